@@ -1,0 +1,144 @@
+package io.braid.daemon;
+
+import io.braid.config.PoolGroup;
+import io.braid.rpc.ManagementServiceImpl;
+import io.braid.rpc.PeerClients;
+import io.braid.rpc.PeerMonitor;
+import io.braid.rpc.PeerServiceImpl;
+import io.braid.rpc.PoolCommands;
+import io.braid.rpc.VolumeCommands;
+import io.braid.util.HostPort;
+import io.braid.volume.BrickManager;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One braidd: the management and peer services on the server's address, the pool's
+ * configuration group, and the bricks placed on this server.
+ */
+public final class BraidDaemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BraidDaemon.class);
+
+    private final HostPort address;
+    private final Path dataDirPath;
+    private DataDir dataDir;
+    private Member self;
+    private PoolGroup pool;
+    private PeerClients clients;
+    private PeerMonitor monitor;
+    private BrickManager bricks;
+    private PeerServiceImpl peerService;
+    private Server server;
+    private ScheduledExecutorService reconciler;
+    private volatile boolean closed;
+
+    public BraidDaemon(HostPort address, Path dataDir) {
+        this.address = address;
+        this.dataDirPath = dataDir;
+    }
+
+    public BraidDaemon start() throws IOException {
+        dataDir = DataDir.acquire(dataDirPath);
+        try {
+            String uuid = dataDir.identity(address);
+            self = new Member(uuid, address, address.canonical(), ProcessHandle.current().pid());
+            LOG.info("{}: braidd starting, uuid {}, data directory {}", self.name(), uuid, dataDirPath);
+            clients = new PeerClients();
+            pool = new PoolGroup(uuid, address, self.canonicalAddress(), dataDirPath);
+            bricks = new BrickManager(uuid, self.name(), address.port());
+            monitor = new PeerMonitor(uuid, pool, clients);
+            peerService = new PeerServiceImpl(self, pool, bricks);
+            PoolCommands poolCommands = new PoolCommands(self, pool, clients, monitor);
+            VolumeCommands volumeCommands = new VolumeCommands(self, pool, clients, monitor, poolCommands);
+            server = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
+                    .addService(new ManagementServiceImpl(poolCommands, volumeCommands))
+                    .addService(peerService)
+                    .maxInboundMessageSize(16 << 20)
+                    .build();
+            try {
+                server.start();
+            } catch (IOException e) {
+                throw new IOException("cannot listen on " + address + ": " + rootMessage(e), e);
+            }
+            try {
+                pool.start();
+            } catch (IOException e) {
+                throw new IOException("cannot start the configuration store on port "
+                        + PoolGroup.raftPort(address.port()) + ": " + rootMessage(e), e);
+            }
+            monitor.start();
+            reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "brick-reconciler");
+                t.setDaemon(true);
+                return t;
+            });
+            pool.addListener(s -> reconciler.execute(() -> bricks.reconcile(pool.state())));
+            reconciler.scheduleWithFixedDelay(() -> {
+                try {
+                    bricks.reconcile(pool.state());
+                } catch (RuntimeException e) {
+                    LOG.warn("{}: brick reconcile failed: {}", self.name(), e.toString());
+                }
+            }, 0, 5, TimeUnit.SECONDS);
+            LOG.info("{}: braidd ready on {} (configuration store on port {}), pool {}", self.name(), address,
+                    PoolGroup.raftPort(address.port()), pool.poolId());
+            return this;
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) t = t.getCause();
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    public Member self() {
+        return self;
+    }
+
+    public PoolGroup pool() {
+        return pool;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        if (self != null) LOG.info("{}: braidd stopping", self.name());
+        if (reconciler != null) reconciler.shutdownNow();
+        if (monitor != null) monitor.close();
+        if (server != null) {
+            server.shutdown();
+            try {
+                server.awaitTermination(3, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            server.shutdownNow();
+        }
+        if (peerService != null) peerService.close();
+        try {
+            if (pool != null) pool.close();
+        } catch (IOException e) {
+            LOG.warn("closing the configuration store: {}", e.toString());
+        }
+        if (bricks != null) bricks.close();
+        if (clients != null) clients.close();
+        try {
+            if (dataDir != null) dataDir.close();
+        } catch (IOException e) {
+            LOG.warn("releasing {}: {}", dataDirPath, e.toString());
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.braid.rpc;
+
+import io.braid.config.PoolGroup;
+import io.braid.proto.config.PeerRecord;
+import io.braid.proto.peer.HelloReply;
+import io.braid.proto.peer.HelloRequest;
+import io.grpc.stub.StreamObserver;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Asks every other member "hello" once a second and remembers who answered. */
+public final class PeerMonitor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerMonitor.class);
+    private static final long PERIOD_MS = 1000;
+
+    private final String selfUuid;
+    private final PoolGroup pool;
+    private final PeerClients clients;
+    private final Map<String, Boolean> connected = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "peer-monitor");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public PeerMonitor(String selfUuid, PoolGroup pool, PeerClients clients) {
+        this.selfUuid = selfUuid;
+        this.pool = pool;
+        this.clients = clients;
+    }
+
+    public void start() {
+        timer.scheduleWithFixedDelay(this::round, 0, PERIOD_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private void round() {
+        try {
+            Map<String, PeerRecord> peers = pool.state().peers();
+            connected.keySet().retainAll(peers.keySet());
+            for (PeerRecord p : peers.values()) {
+                if (p.getUuid().equals(selfUuid)) continue;
+                clients.peerAsync(p.getAddress(), PERIOD_MS).hello(
+                        HelloRequest.newBuilder().setFromUuid(selfUuid).build(), new StreamObserver<>() {
+                            @Override
+                            public void onNext(HelloReply r) {
+                                mark(p, r.getUuid().equals(p.getUuid()));
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                mark(p, false);
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                            }
+                        });
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("{}: peer monitor round failed: {}", pool.memberName(), e.toString());
+        }
+    }
+
+    private void mark(PeerRecord p, boolean up) {
+        Boolean was = connected.put(p.getUuid(), up);
+        if (was == null || was != up) {
+            LOG.info("{}: peer {} ({}) {}", pool.memberName(), p.getHostname(), p.getUuid(), up ? "connected" : "disconnected");
+        }
+    }
+
+    /**
+     * Whether the member answers now: true at once if it answered the last hello, otherwise it is
+     * asked again, so a member probed a moment ago is not taken for a dead one.
+     */
+    public boolean isReachable(PeerRecord p) {
+        if (isConnected(p.getUuid())) return true;
+        try {
+            HelloReply r = clients.peer(p.getAddress(), PERIOD_MS)
+                    .hello(HelloRequest.newBuilder().setFromUuid(selfUuid).build());
+            boolean up = r.getUuid().equals(p.getUuid());
+            mark(p, up);
+            return up;
+        } catch (RuntimeException e) {
+            mark(p, false);
+            return false;
+        }
+    }
+
+    /** How many members, this one included, answer now; unknown ones are asked in parallel. */
+    public long countReachable(java.util.Collection<PeerRecord> members) {
+        return members.parallelStream().filter(this::isReachable).count();
+    }
+
+    /** Whether the member answered the last hello; this member itself is always connected. */
+    public boolean isConnected(String uuid) {
+        return uuid.equals(selfUuid) || connected.getOrDefault(uuid, false);
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}
