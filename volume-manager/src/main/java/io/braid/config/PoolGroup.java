@@ -199,9 +199,11 @@ public final class PoolGroup implements AutoCloseable {
     }
 
     private RaftClient newClient() throws IOException {
+        RaftServer.Division division = server.getDivision(poolId);
         return RaftClient.newBuilder()
                 .setProperties(properties)
-                .setRaftGroup(server.getDivision(poolId).getGroup())
+                .setRaftGroup(division.getGroup())
+                .setLeaderId(division.getInfo().getLeaderId())
                 .setClientId(ClientId.randomId())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(40,
                         TimeDuration.valueOf(250, TimeUnit.MILLISECONDS)))

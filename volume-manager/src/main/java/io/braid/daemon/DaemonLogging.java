@@ -29,6 +29,8 @@ final class DaemonLogging {
         for (String noisy : new String[] {"org.apache.ratis", "io.grpc", "io.netty", "org.rocksdb"}) {
             ctx.getLogger(noisy).setLevel(Level.WARN);
         }
+        // Ratis' client logs every request it retried on another member (after a leader change) as an error.
+        ctx.getLogger("org.apache.ratis.client.impl.OrderedAsync").setLevel(Level.OFF);
     }
 
     static void stop() {
