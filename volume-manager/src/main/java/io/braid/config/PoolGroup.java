@@ -226,7 +226,10 @@ public final class PoolGroup implements AutoCloseable {
     public synchronized void join(RaftGroup group) throws IOException {
         RaftGroupId old = poolId;
         if (group.getGroupId().equals(old)) return;
-        addGroup(group);
+        // Join with an empty member list: the leader's configuration change brings this member in.
+        // Started with the full list, it could time out and ask for votes before the leader knows
+        // it, and the leader would tell it to shut down.
+        addGroup(RaftGroup.valueOf(group.getGroupId()));
         writePoolId(group.getGroupId());
         poolId = group.getGroupId();
         if (old != null) removeGroup(old);

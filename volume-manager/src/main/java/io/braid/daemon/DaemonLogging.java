@@ -29,6 +29,9 @@ final class DaemonLogging {
         for (String noisy : new String[] {"org.apache.ratis", "io.grpc", "io.netty", "org.rocksdb"}) {
             ctx.getLogger(noisy).setLevel(Level.WARN);
         }
+        // BRAID_LOG_RATIS=INFO (or DEBUG) shows what the configuration store does.
+        String ratis = System.getenv("BRAID_LOG_RATIS");
+        if (ratis != null) ctx.getLogger("org.apache.ratis").setLevel(Level.toLevel(ratis, Level.WARN));
         // Ratis' client logs every request it retried on another member (after a leader change) as an error.
         ctx.getLogger("org.apache.ratis.client.impl.OrderedAsync").setLevel(Level.OFF);
     }
