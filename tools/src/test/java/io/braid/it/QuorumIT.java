@@ -3,14 +3,19 @@ package io.braid.it;
 import static io.braid.it.Cli.assertFails;
 import static io.braid.it.Cli.assertOk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /** One server of three killed: reads answer, changes need a majority; two killed: "quorum not met". */
 @Timeout(400)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class QuorumIT {
     static BraidCluster c;
 
@@ -25,6 +30,35 @@ class QuorumIT {
     }
 
     @Test
+    @Order(1)
+    void aPausedServerIsDisconnectedAndThePoolGoesOn() throws Exception {
+        long connected = System.currentTimeMillis() + 15_000;
+        while (Cli.connectedPeers(c.cli(1, "peer", "status")) != 2 && System.currentTimeMillis() < connected) Thread.sleep(250);
+        assertEquals(2, Cli.connectedPeers(c.cli(1, "peer", "status")));
+        c.server(0).pause();
+        try {
+            long deadline = System.currentTimeMillis() + 15_000;
+            CliResult status;
+            do {
+                Thread.sleep(250);
+                status = c.cli(1, "peer", "status");
+            } while (!status.out().contains("(Disconnected)") && System.currentTimeMillis() < deadline);
+            assertEquals(1, Cli.connectedPeers(status), status::toString);
+            assertTrue(status.out().contains("Hostname: " + c.host(0) + "\nUuid: ") && status.out().contains("(Disconnected)"),
+                    status::toString);
+            // two of three answer: the pool still takes changes, whoever led it before
+            assertOk(c.cliUntilOk(1, 20_000, "volume", "create", "paused", "replica", "2", c.brick(1, "p"), c.brick(2, "p")));
+        } finally {
+            c.server(0).resume();
+        }
+        assertEquals("Created", Cli.field(c.cliUntilOk(0, 20_000, "volume", "info", "paused"), "Status"));
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (Cli.connectedPeers(c.cli(1, "peer", "status")) != 2 && System.currentTimeMillis() < deadline) Thread.sleep(250);
+        assertEquals(2, Cli.connectedPeers(c.cli(1, "peer", "status")));
+    }
+
+    @Test
+    @Order(2)
     void majorityRules() throws Exception {
         assertOk(c.cli(0, "volume", "create", "before", "replica", "3", c.brick(0, "b"), c.brick(1, "b"), c.brick(2, "b")));
         String info = c.cli(1, "--xml", "volume", "info").out();

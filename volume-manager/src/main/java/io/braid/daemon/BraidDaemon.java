@@ -81,6 +81,7 @@ public final class BraidDaemon implements AutoCloseable {
                 return t;
             });
             pool.addListener(s -> reconciler.execute(() -> bricks.reconcile(pool.state())));
+            pool.addListener(s -> monitor.poke());
             reconciler.scheduleWithFixedDelay(() -> {
                 try {
                     bricks.reconcile(pool.state());

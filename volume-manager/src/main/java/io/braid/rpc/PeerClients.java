@@ -1,6 +1,7 @@
 package io.braid.rpc;
 
 import io.braid.proto.peer.PeerServiceGrpc;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.util.Map;
@@ -13,18 +14,27 @@ public final class PeerClients implements AutoCloseable {
 
     /** A stub for the member at canonical "ip:port", with the given deadline. */
     public PeerServiceGrpc.PeerServiceBlockingStub peer(String address, long deadlineMs) {
-        return PeerServiceGrpc.newBlockingStub(channel(address)).withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS);
+        return PeerServiceGrpc.newBlockingStub(channel(address)).withWaitForReady()
+                .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS);
     }
 
     public PeerServiceGrpc.PeerServiceStub peerAsync(String address, long deadlineMs) {
-        return PeerServiceGrpc.newStub(channel(address)).withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS);
+        return PeerServiceGrpc.newStub(channel(address)).withWaitForReady()
+                .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * The member's channel. A member that was down leaves its channel backing off for up to two
+     * minutes; the backoff is reset on every use, so a restarted member is reached at once, and
+     * calls wait for the connection until their deadline instead of failing fast.
+     */
     private ManagedChannel channel(String address) {
-        return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+        ManagedChannel ch = channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
                 .usePlaintext()
                 .keepAliveWithoutCalls(false)
                 .build());
+        if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) ch.resetConnectBackoff();
+        return ch;
     }
 
     @Override

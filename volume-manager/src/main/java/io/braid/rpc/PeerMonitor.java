@@ -38,6 +38,11 @@ public final class PeerMonitor implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::round, 0, PERIOD_MS, TimeUnit.MILLISECONDS);
     }
 
+    /** Says hello to everyone now, as after a change of the pool's members. */
+    public void poke() {
+        timer.execute(this::round);
+    }
+
     private void round() {
         try {
             Map<String, PeerRecord> peers = pool.state().peers();
@@ -64,6 +69,11 @@ public final class PeerMonitor implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("{}: peer monitor round failed: {}", pool.memberName(), e.toString());
         }
+    }
+
+    /** Records that the member just answered, as a probe's hello does. */
+    public void markUp(PeerRecord p) {
+        mark(p, true);
     }
 
     private void mark(PeerRecord p, boolean up) {

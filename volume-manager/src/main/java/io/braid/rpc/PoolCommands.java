@@ -14,6 +14,7 @@ import io.braid.proto.peer.HelloRequest;
 import io.braid.proto.peer.JoinPoolRequest;
 import io.braid.proto.peer.LeavePoolRequest;
 import io.braid.proto.peer.RaftMember;
+import io.braid.proto.peer.SyncBricksRequest;
 import io.braid.util.BraidException;
 import io.braid.util.HostPort;
 import java.net.UnknownHostException;
@@ -30,6 +31,7 @@ public final class PoolCommands {
     private static final Logger LOG = LoggerFactory.getLogger(PoolCommands.class);
     public static final String NOT_CONNECTED = "Probe returned with Transport endpoint is not connected";
     public static final String STATE = "Peer in Cluster";
+    private static final long SYNC_MS = 5000;
 
     private final Member self;
     private final PoolGroup pool;
@@ -118,7 +120,8 @@ public final class PoolCommands {
             }
             PeerRecord record = PeerRecord.newBuilder().setUuid(hello.getUuid()).setHostname(host.display())
                     .setAddress(canonical).build();
-            pool.submit(ConfigCommand.newBuilder().setAddPeer(AddPeer.newBuilder().setPeer(record)).build());
+            monitor.markUp(record);
+            commit(ConfigCommand.newBuilder().setAddPeer(AddPeer.newBuilder().setPeer(record)).build());
             LOG.info("{}: probed {} ({}) into pool {}", self.name(), host.display(), hello.getUuid(), pool.poolId());
             return "";
         } catch (java.io.IOException e) {
@@ -158,7 +161,7 @@ public final class PoolCommands {
                     hostText);
         }
         requireQuorum(state);
-        pool.submit(ConfigCommand.newBuilder().setRemovePeer(RemovePeer.newBuilder().setUuid(peer.getUuid())).build());
+        commit(ConfigCommand.newBuilder().setRemovePeer(RemovePeer.newBuilder().setUuid(peer.getUuid())).build());
         try {
             List<RaftPeer> next = new ArrayList<>();
             for (RaftPeer p : pool.raftMembers()) {
@@ -172,6 +175,27 @@ public final class PoolCommands {
         }
         if (reachable) tellToLeave(peer.getAddress());
         LOG.info("{}: detached {} ({})", self.name(), peer.getHostname(), peer.getUuid());
+    }
+
+    /**
+     * Orders a command through the pool, then waits (briefly) until every connected member has
+     * applied it and opened or closed its bricks to match, so that whichever member is asked next
+     * answers with the change, as glusterd's commit on every peer does.
+     */
+    public long commit(ConfigCommand command) {
+        long index = pool.submit(command);
+        PoolState s = pool.state();
+        s.peers().values().parallelStream()
+                .filter(p -> monitor.isConnected(p.getUuid()))
+                .forEach(p -> {
+                    try {
+                        clients.peer(p.getAddress(), SYNC_MS).syncBricks(SyncBricksRequest.newBuilder().setAppliedIndex(index).build());
+                    } catch (io.grpc.StatusRuntimeException e) {
+                        LOG.warn("{}: {} has not applied configuration index {} yet: {}", self.name(), p.getHostname(), index,
+                                e.getStatus());
+                    }
+                });
+        return index;
     }
 
     /** Fails with "quorum not met" unless a majority of the pool answers now. */

@@ -80,7 +80,7 @@ public final class VolumeCommands {
             }
         }
         poolCommands.requireQuorum(s);
-        pool.submit(ConfigCommand.newBuilder().setCreateVolume(CreateVolume.newBuilder().setVolume(v)).build());
+        poolCommands.commit(ConfigCommand.newBuilder().setCreateVolume(CreateVolume.newBuilder().setVolume(v)).build());
         LOG.info("{}: volume {} created ({} bricks, replica {})", self.name(), v.getName(), v.getBricksCount(),
                 v.getReplicaCount());
     }
@@ -106,9 +106,12 @@ public final class VolumeCommands {
                 if (!force) throw fromPeer(b.getHost(), e);
             }
         }
-        long index = v.getStatus() == VolumeStatus.STARTED ? s.appliedIndex() : pool.submit(ConfigCommand.newBuilder()
-                .setSetVolumeStatus(SetVolumeStatus.newBuilder().setName(name).setStatus(VolumeStatus.STARTED)).build());
-        syncBricks(up, index);
+        if (v.getStatus() == VolumeStatus.STARTED) {
+            syncBricks(up, s.appliedIndex()); // start force: bricks that were offline get another try
+        } else {
+            poolCommands.commit(ConfigCommand.newBuilder()
+                    .setSetVolumeStatus(SetVolumeStatus.newBuilder().setName(name).setStatus(VolumeStatus.STARTED)).build());
+        }
         LOG.info("{}: volume {} started", self.name(), name);
     }
 
@@ -119,13 +122,8 @@ public final class VolumeCommands {
             throw BraidException.conflict("Volume %s is not in the started state", name);
         }
         poolCommands.requireQuorum(s);
-        long index = pool.submit(ConfigCommand.newBuilder()
+        poolCommands.commit(ConfigCommand.newBuilder()
                 .setSetVolumeStatus(SetVolumeStatus.newBuilder().setName(name).setStatus(VolumeStatus.STOPPED)).build());
-        List<PeerRecord> up = new ArrayList<>();
-        for (PeerRecord host : hostsOf(s, v)) {
-            if (monitor.isReachable(host)) up.add(host);
-        }
-        syncBricks(up, index);
         LOG.info("{}: volume {} stopped", self.name(), name);
     }
 
@@ -136,7 +134,7 @@ public final class VolumeCommands {
             throw BraidException.conflict("Volume %s has been started. Volume needs to be stopped before deletion.", name);
         }
         poolCommands.requireQuorum(s);
-        pool.submit(ConfigCommand.newBuilder().setDeleteVolume(DeleteVolume.newBuilder().setName(name)).build());
+        poolCommands.commit(ConfigCommand.newBuilder().setDeleteVolume(DeleteVolume.newBuilder().setName(name)).build());
         LOG.info("{}: volume {} deleted; its bricks keep their data", self.name(), name);
     }
 
@@ -274,7 +272,7 @@ public final class VolumeCommands {
             throw BraidException.invalid("%s", e.getMessage());
         }
         poolCommands.requireQuorum(s);
-        pool.submit(ConfigCommand.newBuilder().setSetOption(SetOption.newBuilder().setName(name).setKey(o.key()).setValue(value)).build());
+        poolCommands.commit(ConfigCommand.newBuilder().setSetOption(SetOption.newBuilder().setName(name).setKey(o.key()).setValue(value)).build());
     }
 
     public void reset(String name, String key) {
@@ -285,7 +283,7 @@ public final class VolumeCommands {
             k = VolumeOptions.find(k).orElseThrow(() -> BraidException.invalid("option %s does not exist", key)).key();
         }
         poolCommands.requireQuorum(s);
-        pool.submit(ConfigCommand.newBuilder().setResetOption(ResetOption.newBuilder().setName(name).setKey(k)).build());
+        poolCommands.commit(ConfigCommand.newBuilder().setResetOption(ResetOption.newBuilder().setName(name).setKey(k)).build());
     }
 
     public VolumeGetReply get(String name, String key) {
