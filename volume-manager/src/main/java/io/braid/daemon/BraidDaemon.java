@@ -45,8 +45,14 @@ public final class BraidDaemon implements AutoCloseable {
         this.dataDirPath = dataDir;
     }
 
+    /** A daemon on a data directory the caller already holds. */
+    public BraidDaemon(HostPort address, DataDir held) {
+        this(address, held.root());
+        this.dataDir = held;
+    }
+
     public BraidDaemon start() throws IOException {
-        dataDir = DataDir.acquire(dataDirPath);
+        if (dataDir == null) dataDir = DataDir.acquire(dataDirPath);
         try {
             String uuid = dataDir.identity(address);
             self = new Member(uuid, address, address.canonical(), ProcessHandle.current().pid());

@@ -39,8 +39,15 @@ public final class Braidd implements Callable<Integer> {
             return 2;
         }
         Path dir = dataDir.toAbsolutePath().normalize();
+        DataDir held;
+        try {
+            held = DataDir.acquire(dir); // before logging, so a refused daemon never writes to the holder's log
+        } catch (java.io.IOException e) {
+            System.err.println("braidd: " + e.getMessage());
+            return 1;
+        }
         DaemonLogging.configure(dir.resolve("log"));
-        BraidDaemon daemon = new BraidDaemon(hp, dir);
+        BraidDaemon daemon = new BraidDaemon(hp, held);
         try {
             daemon.start();
         } catch (Exception e) {
