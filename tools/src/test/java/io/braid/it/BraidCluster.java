@@ -131,6 +131,17 @@ public final class BraidCluster implements AutoCloseable {
         return r;
     }
 
+    /** Waits up to 15 s until server i's peer status shows n connected peers; returns how many it shows. */
+    public int awaitConnectedPeers(int i, int n) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 15_000;
+        int seen = Cli.connectedPeers(cli(i, "peer", "status"));
+        while (seen != n && System.currentTimeMillis() < deadline) {
+            Thread.sleep(250);
+            seen = Cli.connectedPeers(cli(i, "peer", "status"));
+        }
+        return seen;
+    }
+
     @Override
     public void close() {
         for (ServerProcess s : servers) {

@@ -34,11 +34,7 @@ class PeerOperationsIT {
     void probeSecondServer() throws Exception {
         assertOk(c.cli(0, "peer", "probe", c.host(1)));
         assertEquals(1, Cli.connectedPeers(c.cliUntilOk(0, 1, "peer", "status")));
-        long deadline = System.currentTimeMillis() + 15_000;
-        while (Cli.connectedPeers(c.cli(1, "peer", "status")) != 1 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(200);
-        }
-        assertEquals(1, Cli.connectedPeers(c.cli(1, "peer", "status")));
+        assertEquals(1, c.awaitConnectedPeers(1, 1));
     }
 
     @Test
@@ -56,12 +52,7 @@ class PeerOperationsIT {
         c.server(2).start();
         assertOk(c.cli(0, "peer", "probe", c.host(2)));
         for (int i = 0; i < 3; i++) {
-            int server = i;
-            long deadline = System.currentTimeMillis() + 15_000;
-            while (Cli.connectedPeers(c.cli(server, "peer", "status")) != 2 && System.currentTimeMillis() < deadline) {
-                Thread.sleep(200);
-            }
-            assertEquals(2, Cli.connectedPeers(c.cli(server, "peer", "status")), "server " + i);
+            assertEquals(2, c.awaitConnectedPeers(i, 2), "server " + i);
         }
     }
 

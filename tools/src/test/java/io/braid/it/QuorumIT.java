@@ -32,9 +32,7 @@ class QuorumIT {
     @Test
     @Order(1)
     void aPausedServerIsDisconnectedAndThePoolGoesOn() throws Exception {
-        long connected = System.currentTimeMillis() + 15_000;
-        while (Cli.connectedPeers(c.cli(1, "peer", "status")) != 2 && System.currentTimeMillis() < connected) Thread.sleep(250);
-        assertEquals(2, Cli.connectedPeers(c.cli(1, "peer", "status")));
+        assertEquals(2, c.awaitConnectedPeers(1, 2));
         c.server(0).pause();
         try {
             long deadline = System.currentTimeMillis() + 15_000;
@@ -52,9 +50,7 @@ class QuorumIT {
             c.server(0).resume();
         }
         assertEquals("Created", Cli.field(c.cliUntilOk(0, 20_000, "volume", "info", "paused"), "Status"));
-        long deadline = System.currentTimeMillis() + 15_000;
-        while (Cli.connectedPeers(c.cli(1, "peer", "status")) != 2 && System.currentTimeMillis() < deadline) Thread.sleep(250);
-        assertEquals(2, Cli.connectedPeers(c.cli(1, "peer", "status")));
+        assertEquals(2, c.awaitConnectedPeers(1, 2));
     }
 
     @Test
