@@ -2,8 +2,10 @@ package io.braid.cli;
 
 import java.util.List;
 
+import io.braid.proto.admin.HealReply;
 import io.braid.proto.admin.Member;
 import io.braid.proto.admin.OptionValue;
+import io.braid.proto.admin.VerifyReply;
 import io.braid.proto.admin.Volume;
 import io.braid.proto.admin.VolumeGetReply;
 import io.braid.proto.admin.VolumeStatusEntry;
@@ -30,4 +32,10 @@ interface Formatter {
     String volumeGet(VolumeGetReply reply);
 
     String optionHelp(List<OptionValue> options);
+
+    /** {@code volume heal NAME info [summary|split-brain]}; the reply's volume name is filled in. */
+    String healInfo(HealReply reply, HealView view);
+
+    /** {@code volume verify NAME [repair]}; the reply's volume name is filled in. */
+    String verify(VerifyReply reply, boolean repair);
 }

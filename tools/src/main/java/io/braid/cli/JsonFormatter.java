@@ -8,12 +8,19 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 
 import io.braid.proto.admin.Brick;
 import io.braid.proto.admin.BrickStatus;
+import io.braid.proto.admin.HealBrick;
+import io.braid.proto.admin.HealProgress;
+import io.braid.proto.admin.HealReply;
+import io.braid.proto.admin.LastResync;
 import io.braid.proto.admin.Member;
 import io.braid.proto.admin.OptionValue;
+import io.braid.proto.admin.VerifyDifference;
+import io.braid.proto.admin.VerifyReply;
 import io.braid.proto.admin.Volume;
 import io.braid.proto.admin.VolumeGetReply;
 import io.braid.proto.admin.VolumeStatusEntry;
@@ -113,6 +120,11 @@ final class JsonFormatter implements Formatter {
                 brick.addProperty("hostname", b.getHostname().isEmpty() ? hp[0] : b.getHostname());
                 brick.addProperty("path", b.getPath().isEmpty() ? hp[1] : b.getPath());
                 brick.addProperty("hostUuid", b.getHostUuid());
+                brick.addProperty("outOfSyncBytes", b.getOutOfSyncBytes());
+                brick.addProperty("splitBrain", b.getSplitBrain());
+                if (detail) {
+                    brick.add("lastResync", b.hasLastResync() ? lastResync(b.getLastResync()) : JsonNull.INSTANCE);
+                }
                 bricks.add(brick);
             }
             JsonObject o = new JsonObject();
@@ -135,6 +147,73 @@ final class JsonFormatter implements Formatter {
     @Override
     public String optionHelp(List<OptionValue> options) {
         return render(wrap("options", options(options)));
+    }
+
+    @Override
+    public String healInfo(HealReply reply, HealView view) {
+        JsonArray bricks = new JsonArray();
+        for (HealBrick b : reply.getBricksList()) {
+            JsonObject brick = new JsonObject();
+            brick.addProperty("name", b.getName());
+            brick.addProperty("connected", b.getConnected());
+            brick.addProperty("status", HealShape.status(b));
+            brick.addProperty("entries", b.getEntries());
+            brick.addProperty("outOfSyncBytes", b.getOutOfSyncBytes());
+            brick.addProperty("splitBrain", b.getSplitBrain());
+            if (view == HealView.SUMMARY) {
+                brick.addProperty("healPending", HealShape.healPending(b));
+            } else {
+                brick.add("paths", strings(b.getPathsList()));
+            }
+            bricks.add(brick);
+        }
+        JsonObject o = new JsonObject();
+        o.addProperty("volume", reply.getVolume());
+        o.add("bricks", bricks);
+        if (view == HealView.SUMMARY) {
+            o.add("progress", HealShape.running(reply) ? progress(reply.getProgress()) : JsonNull.INSTANCE);
+        }
+        return render(o);
+    }
+
+    @Override
+    public String verify(VerifyReply reply, boolean repair) {
+        JsonArray differing = new JsonArray();
+        for (VerifyDifference d : reply.getDifferingList()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("brick", d.getBrick());
+            o.addProperty("offset", d.getOffset());
+            o.addProperty("length", d.getLength());
+            if (d.getFile().isEmpty()) {
+                o.add("file", JsonNull.INSTANCE);
+            } else {
+                o.addProperty("file", d.getFile());
+            }
+            differing.add(o);
+        }
+        JsonObject o = new JsonObject();
+        o.addProperty("volume", reply.getVolume());
+        o.addProperty("bytesCompared", reply.getBytesCompared());
+        o.add("differing", differing);
+        o.addProperty("repair", repair);
+        o.addProperty("repaired", reply.getRepaired());
+        return render(o);
+    }
+
+    private static JsonObject lastResync(LastResync r) {
+        JsonObject o = new JsonObject();
+        o.addProperty("kind", r.getKind());
+        o.addProperty("bytes", r.getBytes());
+        o.addProperty("seconds", r.getSeconds());
+        return o;
+    }
+
+    private static JsonObject progress(HealProgress p) {
+        JsonObject o = new JsonObject();
+        o.addProperty("done", HealShape.done(p));
+        o.addProperty("bytesRemaining", p.getBytesRemaining());
+        o.addProperty("etaSeconds", p.getEtaSeconds());
+        return o;
     }
 
     private static JsonArray options(List<OptionValue> options) {

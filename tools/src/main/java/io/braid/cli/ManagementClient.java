@@ -12,6 +12,8 @@ import io.netty.channel.ChannelOption;
 /** One plaintext gRPC channel to one daemon's Management service, for one CLI invocation. */
 final class ManagementClient implements AutoCloseable {
     static final long DEADLINE_SECONDS = 30;
+    /** For operations that read or copy a whole volume ({@code volume verify}, split-brain resolution). */
+    static final long LONG_DEADLINE_SECONDS = 6 * 3600;
     private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
 
     private final RemoteHost remote;
@@ -36,8 +38,14 @@ final class ManagementClient implements AutoCloseable {
      * @throws CliFailure if the RPC fails
      */
     <T> T call(String command, String name, Function<ManagementGrpc.ManagementBlockingStub, T> rpc) {
+        return call(command, name, DEADLINE_SECONDS, rpc);
+    }
+
+    /** Like {@link #call(String, String, Function)} with another deadline. */
+    <T> T call(String command, String name, long deadlineSeconds,
+               Function<ManagementGrpc.ManagementBlockingStub, T> rpc) {
         try {
-            return rpc.apply(stub.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS));
+            return rpc.apply(stub.withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS));
         } catch (StatusRuntimeException e) {
             throw RpcErrors.toFailure(e, command, name, remote);
         }

@@ -6,8 +6,12 @@ import java.util.TreeMap;
 
 import io.braid.proto.admin.Brick;
 import io.braid.proto.admin.BrickStatus;
+import io.braid.proto.admin.HealBrick;
+import io.braid.proto.admin.HealReply;
 import io.braid.proto.admin.Member;
 import io.braid.proto.admin.OptionValue;
+import io.braid.proto.admin.VerifyDifference;
+import io.braid.proto.admin.VerifyReply;
 import io.braid.proto.admin.Volume;
 import io.braid.proto.admin.VolumeGetReply;
 import io.braid.proto.admin.VolumeStatusEntry;
@@ -123,8 +127,9 @@ final class TextFormatter implements Formatter {
                 if (process.length() >= 44) {
                     process += " ";
                 }
+                String state = b.getSplitBrain() ? "split-brain" : orNa(b.getState());
                 sb.append(String.format(STATUS_ROW, process, port(b), b.getOnline() ? "Y" : "N", pid(b),
-                        orNa(b.getRole()), orNa(b.getState())).stripTrailing()).append('\n');
+                        orNa(b.getRole()), state).stripTrailing()).append('\n');
             }
             sb.append(" \n")
                     .append("Task Status of Volume ").append(v.getName()).append('\n')
@@ -149,6 +154,9 @@ final class TextFormatter implements Formatter {
             detailLine(sb, "Pid", pid(b));
             detailLine(sb, "Role", orNa(b.getRole()));
             detailLine(sb, "State", orNa(b.getState()));
+            detailLine(sb, "Split-brain", b.getSplitBrain() ? "Y" : "N");
+            detailLine(sb, "Last Resync", b.hasLastResync() ? HealShape.lastResync(b.getLastResync()) : "none");
+            detailLine(sb, "Out of Sync", ByteSizes.withBytes(b.getOutOfSyncBytes()));
         }
         sb.append(" \n");
     }
@@ -176,6 +184,65 @@ final class TextFormatter implements Formatter {
             sb.append("Option: ").append(o.getKey()).append('\n')
                     .append("Default Value: ").append(o.getDefaultValue()).append('\n')
                     .append("Description: ").append(o.getHelp()).append("\n\n");
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String healInfo(HealReply reply, HealView view) {
+        StringBuilder sb = new StringBuilder();
+        for (HealBrick b : reply.getBricksList()) {
+            sb.append("Brick ").append(b.getName()).append('\n');
+            if (view != HealView.SUMMARY) {
+                b.getPathsList().forEach(p -> sb.append(p).append('\n'));
+            }
+            sb.append("Status: ").append(HealShape.status(b)).append('\n');
+            switch (view) {
+                case INFO -> {
+                    sb.append("Number of entries: ").append(b.getEntries()).append('\n');
+                    if (b.getSplitBrain() > 0) {
+                        sb.append("Number of entries in split-brain: ").append(b.getSplitBrain()).append('\n');
+                    }
+                    sb.append("Out of sync: ").append(ByteSizes.withBytes(b.getOutOfSyncBytes())).append('\n');
+                }
+                case SUMMARY -> {
+                    sb.append("Total Number of entries: ").append(b.getEntries()).append('\n')
+                            .append("Number of entries in heal pending: ").append(HealShape.healPending(b))
+                            .append('\n')
+                            .append("Number of entries in split-brain: ").append(b.getSplitBrain()).append('\n')
+                            .append("Number of entries possibly healing: 0\n")
+                            .append("Out of sync: ").append(ByteSizes.withBytes(b.getOutOfSyncBytes()))
+                            .append('\n');
+                }
+                case SPLIT_BRAIN -> sb.append("Number of entries in split-brain: ").append(b.getSplitBrain())
+                        .append('\n');
+                default -> throw new IllegalStateException(view.name());
+            }
+            sb.append('\n');
+        }
+        if (view == HealView.SUMMARY && HealShape.running(reply)) {
+            sb.append(HealShape.progressLine(reply.getProgress())).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String verify(VerifyReply reply, boolean repair) {
+        StringBuilder sb = new StringBuilder();
+        int n = reply.getDifferingCount();
+        sb.append("Verified ").append(reply.getBytesCompared()).append(" bytes of volume ").append(reply.getVolume())
+                .append(": ").append(n == 0 ? "no differences" : n == 1 ? "1 difference" : n + " differences")
+                .append('\n');
+        for (VerifyDifference d : reply.getDifferingList()) {
+            sb.append(d.getBrick()).append(" offset ").append(d.getOffset()).append(" length ").append(d.getLength());
+            if (!d.getFile().isEmpty()) {
+                sb.append(" file ").append(d.getFile());
+            }
+            sb.append('\n');
+        }
+        if (repair && (n > 0 || reply.getRepaired() > 0)) {
+            sb.append("Repaired ").append(reply.getRepaired()).append(reply.getRepaired() == 1 ? " block" : " blocks")
+                    .append('\n');
         }
         return sb.toString();
     }

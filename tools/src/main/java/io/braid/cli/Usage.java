@@ -18,6 +18,10 @@ final class Usage {
     static final String VOLUME_SET_HELP = "volume set help";
     static final String VOLUME_GET = "volume get <NAME> <KEY|all>";
     static final String VOLUME_RESET = "volume reset <NAME> [<KEY>|all]";
+    static final String VOLUME_HEAL = "volume heal <NAME> [full | info [summary | split-brain] | split-brain "
+            + "{bigger-file <FILE> | latest-mtime <FILE> | source-brick <HOST:PATH> [<FILE>]}]";
+    static final String VOLUME_VERIFY = "volume verify <NAME> [repair]";
+    static final String VOLUME_RESIZE = "volume resize <NAME> <SIZE>";
 
     private static final String[][] PEER = {
         {PEER_PROBE, "probe peer specified by <HOSTNAME>"},
@@ -39,6 +43,12 @@ final class Usage {
         {VOLUME_SET_HELP, "display list of volume options"},
         {VOLUME_GET, "get the value of all options or a given option for volume <NAME>"},
         {VOLUME_RESET, "reset all the reconfigured options"},
+        {VOLUME_HEAL, "self-heal commands on volume specified by <NAME>: start a heal now, crawl everything "
+                + "(full), show what is left to heal (info), or resolve a split-brain"},
+        {VOLUME_VERIFY, "compare the replicas of <NAME> by checksum and list the blocks or files that differ "
+                + "(exit status 0 even when some differ; 1 only when the check itself fails); repair rewrites "
+                + "them from the primary"},
+        {VOLUME_RESIZE, "grow the block volume <NAME> online to <SIZE> (e.g. 64M, 10G, 1T or bytes)"},
         {"volume help", "display help for volume commands"},
     };
 

@@ -4,6 +4,7 @@ import java.util.List;
 
 import io.braid.proto.admin.Empty;
 import io.braid.proto.admin.OpReply;
+import io.braid.proto.admin.ResizeRequest;
 import io.braid.proto.admin.VolumeGetReply;
 import io.braid.proto.admin.VolumeGetRequest;
 import io.braid.proto.admin.VolumeInfoReply;
@@ -15,7 +16,10 @@ import io.braid.proto.admin.VolumeSetRequest;
 import io.braid.proto.admin.VolumeStatusReply;
 import io.braid.proto.admin.VolumeStatusRequest;
 
-/** {@code volume create|start|stop|delete|info|list|status|set|get|reset|help}. */
+/**
+ * {@code volume create|start|stop|delete|info|list|status|set|get|reset|resize|help}; {@code heal} and
+ * {@code verify} are in {@link HealCommands}.
+ */
 final class VolumeCommands {
     static final String SPLIT_BRAIN_WARNING = "Replica 2 volumes are prone to split-brain. Use Arbiter or "
             + "Replica 3 to avoid this. See: "
@@ -26,7 +30,8 @@ final class VolumeCommands {
     static final String DELETE_QUESTION =
             "Deleting volume will erase all information about the volume. Do you want to continue? (y/n) ";
 
-    private static final String COMMANDS = "volume create|start|stop|delete|info|list|status|set|get|reset|help";
+    private static final String COMMANDS =
+            "volume create|start|stop|delete|info|list|status|set|get|reset|heal|verify|resize|help";
 
     private final Session session;
 
@@ -52,6 +57,9 @@ final class VolumeCommands {
             case "set" -> set(rest);
             case "get" -> get(rest);
             case "reset" -> reset(rest);
+            case "heal" -> new HealCommands(session).heal(rest);
+            case "verify" -> new HealCommands(session).verify(rest);
+            case "resize" -> resize(rest);
             case "help" -> help(rest);
             default -> throw CliFailure.usage("volume", "unknown command 'volume " + sub + "'", COMMANDS);
         };
@@ -200,6 +208,32 @@ final class VolumeCommands {
             reply = client.call(command, null, stub -> stub.volumeReset(request));
         }
         return success(new Success(command + ": success: reset volume successful", reply.getWarningsList()));
+    }
+
+    private int resize(List<String> args) {
+        String command = "volume resize";
+        if (args.size() != 2 || args.get(0).isBlank()) {
+            throw CliFailure.usage(command, Usage.VOLUME_RESIZE);
+        }
+        String size = args.get(1).strip();
+        long bytes;
+        try {
+            bytes = ByteSizes.parse(size);
+        } catch (IllegalArgumentException e) {
+            throw CliFailure.usage(command, e.getMessage(), Usage.VOLUME_RESIZE);
+        }
+        if (bytes <= 0) {
+            throw CliFailure.usage(command, "size must be greater than 0", Usage.VOLUME_RESIZE);
+        }
+        // The daemon parses the size as the user wrote it, so its messages quote the user's words.
+        ResizeRequest request = ResizeRequest.newBuilder().setName(args.get(0)).setSize(size).build();
+        OpReply reply;
+        try (ManagementClient client = session.connect()) {
+            reply = client.call(command, request.getName(), stub -> stub.volumeResize(request));
+        }
+        String message = reply.getMessage().strip();
+        return success(new Success(command + ": success" + (message.isEmpty() ? "" : ". " + message),
+                reply.getWarningsList()));
     }
 
     private int help(List<String> args) {

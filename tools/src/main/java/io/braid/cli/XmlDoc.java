@@ -40,6 +40,19 @@ final class XmlDoc {
         }
     }
 
+    /** {@code <name attribute="value">}, children to follow. */
+    XmlDoc open(String name, String attribute, String value) {
+        try {
+            newChild();
+            w.writeStartElement(name);
+            w.writeAttribute(attribute, value);
+            open.push(new boolean[] {false});
+            return this;
+        } catch (XMLStreamException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     XmlDoc close() {
         try {
             boolean[] hadChildren = open.pop();

@@ -1,5 +1,6 @@
 package io.braid.cli;
 
+import java.math.BigDecimal;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -7,8 +8,14 @@ import java.util.TreeMap;
 
 import io.braid.proto.admin.Brick;
 import io.braid.proto.admin.BrickStatus;
+import io.braid.proto.admin.HealBrick;
+import io.braid.proto.admin.HealProgress;
+import io.braid.proto.admin.HealReply;
+import io.braid.proto.admin.LastResync;
 import io.braid.proto.admin.Member;
 import io.braid.proto.admin.OptionValue;
+import io.braid.proto.admin.VerifyDifference;
+import io.braid.proto.admin.VerifyReply;
 import io.braid.proto.admin.Volume;
 import io.braid.proto.admin.VolumeGetReply;
 import io.braid.proto.admin.VolumeStatusEntry;
@@ -116,7 +123,12 @@ final class XmlFormatter implements Formatter {
                         .leaf("pid", pid)
                         .leaf("role", b.getRole())
                         .leaf("state", b.getState())
-                        .close();
+                        .leaf("splitBrain", b.getSplitBrain() ? 1 : 0)
+                        .leaf("outOfSyncBytes", b.getOutOfSyncBytes());
+                if (detail) {
+                    lastResync(doc, b);
+                }
+                doc.close();
             }
             doc.close();
         }
@@ -141,6 +153,89 @@ final class XmlFormatter implements Formatter {
                     .leaf("description", o.getHelp()).close();
         }
         return doc.finish();
+    }
+
+    /**
+     * glfsheal's layout: {@code <healInfo><bricks><brick hostUuid="-">} with {@code name}, the
+     * {@code file} entries, {@code status} and the counts, then opRet, opErrno and opErrstr.
+     * {@code hostUuid} is "-" (as glfsheal prints when it cannot tell): heal replies do not carry it.
+     */
+    @Override
+    public String healInfo(HealReply reply, HealView view) {
+        XmlDoc doc = new XmlDoc().open("cliOutput").open("healInfo").open("bricks");
+        for (HealBrick b : reply.getBricksList()) {
+            doc.open("brick", "hostUuid", "-").leaf("name", b.getName());
+            if (view != HealView.SUMMARY) {
+                b.getPathsList().forEach(p -> doc.leaf("file", p));
+            }
+            doc.leaf("status", HealShape.status(b));
+            switch (view) {
+                case INFO -> {
+                    doc.leaf("numberOfEntries", b.getEntries());
+                    if (b.getSplitBrain() > 0) {
+                        doc.leaf("numberOfEntriesInSplitBrain", b.getSplitBrain());
+                    }
+                }
+                case SUMMARY -> doc.leaf("totalNumberOfEntries", b.getEntries())
+                        .leaf("numberOfEntriesInHealPending", HealShape.healPending(b))
+                        .leaf("numberOfEntriesInSplitBrain", b.getSplitBrain())
+                        .leaf("numberOfEntriesPossiblyHealing", 0);
+                case SPLIT_BRAIN -> doc.leaf("numberOfEntries", b.getSplitBrain());
+                default -> throw new IllegalStateException(view.name());
+            }
+            doc.leaf("outOfSyncBytes", b.getOutOfSyncBytes()).close();
+        }
+        doc.close();
+        if (view == HealView.SUMMARY && HealShape.running(reply)) {
+            HealProgress p = reply.getProgress();
+            doc.open("progress")
+                    .leaf("done", plain(HealShape.done(p)))
+                    .leaf("bytesRemaining", p.getBytesRemaining())
+                    .leaf("etaSeconds", p.getEtaSeconds())
+                    .close();
+        }
+        doc.close();
+        return doc.leaf("opRet", 0).leaf("opErrno", 0).leaf("opErrstr", "").finish();
+    }
+
+    @Override
+    public String verify(VerifyReply reply, boolean repair) {
+        XmlDoc doc = header(0, "").open("volVerify")
+                .leaf("volName", reply.getVolume())
+                .leaf("bytesCompared", reply.getBytesCompared())
+                .leaf("differenceCount", reply.getDifferingCount())
+                .open("differences");
+        for (VerifyDifference d : reply.getDifferingList()) {
+            doc.open("difference")
+                    .leaf("brick", d.getBrick())
+                    .leaf("offset", d.getOffset())
+                    .leaf("length", d.getLength())
+                    .leaf("file", d.getFile())
+                    .close();
+        }
+        return doc.close().leaf("repair", repair ? 1 : 0).leaf("repaired", reply.getRepaired()).finish();
+    }
+
+    /** {@code <lastResync><kind/><bytes/><seconds/></lastResync>}, or an empty element before any. */
+    private static void lastResync(XmlDoc doc, BrickStatus b) {
+        if (!b.hasLastResync()) {
+            doc.leaf("lastResync", "");
+            return;
+        }
+        LastResync r = b.getLastResync();
+        doc.open("lastResync")
+                .leaf("kind", r.getKind())
+                .leaf("bytes", r.getBytes())
+                .leaf("seconds", plain(r.getSeconds()))
+                .close();
+    }
+
+    /** 0.375 → "0.375", 1e-4 → "0.0001" (never an exponent). */
+    static String plain(double d) {
+        if (Double.isNaN(d) || Double.isInfinite(d)) {
+            return "0";
+        }
+        return BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
     }
 
     private static XmlDoc header(int opRet, String errstr) {

@@ -27,7 +27,17 @@ class BraidCommandLineTest {
                 "volume list x", "volume status a b", "volume status a b detail", "volume set",
                 "volume set web key", "volume set web key v extra", "volume get web", "volume get",
                 "volume get web a b", "volume reset", "volume reset web a b", "volume help x", "help me",
-                "--mode=interactive volume list", "--xml --json volume list", "--remote-host volume list");
+                "--mode=interactive volume list", "--xml --json volume list", "--remote-host volume list",
+                "volume heal", "volume heal web frob", "volume heal web enable", "volume heal web full now",
+                "volume heal web info frob", "volume heal web info summary now", "volume heal web info split-brain x",
+                "volume heal web split-brain", "volume heal web split-brain bigger-file",
+                "volume heal web split-brain bigger-file a b", "volume heal web split-brain latest-mtime",
+                "volume heal web split-brain source-brick", "volume heal web split-brain source-brick nobrick",
+                "volume heal web split-brain source-brick h:/b f extra", "volume heal web split-brain newest f",
+                "volume verify", "volume verify web fix", "volume verify web repair now",
+                "volume resize", "volume resize web", "volume resize web 1G more", "volume resize web 10X",
+                "volume resize web lots", "volume resize web -1", "volume resize web 0", "volume resize web G",
+                "volume resize web 1.5.2G", "volume resize web 99999999999P");
     }
 
     @ParameterizedTest
@@ -54,6 +64,41 @@ class BraidCommandLineTest {
                 + "[type block size <SIZE>] <HOST:PATH>... [force]", run.errLine());
         CliRun start = CliRun.of(NOWHERE, "volume", "start");
         assertEquals("volume start: failed: Usage: volume start <NAME> [force]", start.errLine());
+    }
+
+    @Test
+    void usageErrorFormatOfTheRepairVerbs() {
+        CliRun heal = CliRun.of(NOWHERE, "volume", "heal", "web", "split-brain", "source-brick", "nobrick");
+        assertEquals(2, heal.exit());
+        assertEquals("volume heal: failed: wrong brick type: nobrick, use <HOSTNAME>:<export-dir-abs-path>. "
+                + "Usage: " + Usage.VOLUME_HEAL, heal.errLine());
+        CliRun verify = CliRun.of(NOWHERE, "volume", "verify");
+        assertEquals("volume verify: failed: Usage: volume verify <NAME> [repair]", verify.errLine());
+        CliRun resize = CliRun.of(NOWHERE, "volume", "resize", "vm", "10X");
+        assertEquals(2, resize.exit());
+        assertEquals("volume resize: failed: invalid size '10X' (examples: 64M, 10G, 1T, 4096). "
+                + "Usage: volume resize <NAME> <SIZE>", resize.errLine());
+        CliRun json = CliRun.of(NOWHERE, "--json", "volume", "resize", "vm", "lots");
+        assertEquals(2, json.exit());
+        assertTrue(JsonParser.parseString(json.out()).getAsJsonObject().get("opErrstr").getAsString()
+                .startsWith("invalid size 'lots'"), json.out());
+        json.errLine();
+    }
+
+    @Test
+    void repairVerbsReachForTheDaemon() {
+        for (String[] args : new String[][] {{"volume", "heal", "web"}, {"volume", "heal", "web", "info", "summary"},
+            {"volume", "heal", "web", "split-brain", "source-brick", "h:/b", "/f"},
+            {"volume", "verify", "web", "repair"},
+            {"volume", "resize", "vm", "1.5T"}}) {
+            String[] line = new String[args.length + 1];
+            line[0] = NOWHERE;
+            System.arraycopy(args, 0, line, 1, args.length);
+            CliRun run = CliRun.of(line);
+            assertEquals(1, run.exit(), String.join(" ", args));
+            assertEquals("volume " + args[1] + ": failed: Connection failed. Please check if braidd is operational on "
+                    + "127.0.0.1:1.", run.errLine());
+        }
     }
 
     @Test
@@ -108,6 +153,12 @@ class BraidCommandLineTest {
             assertEquals(0, run.exit(), String.join(" ", args));
             assertEquals("", run.err());
             assertTrue(run.out().contains("volume create <NAME>") || run.out().contains("peer probe <HOSTNAME>"));
+            if (!args[0].equals("peer")) {
+                assertTrue(run.out().contains(" " + Usage.VOLUME_HEAL + " - "), run.out());
+                assertTrue(run.out().contains(" volume verify <NAME> [repair] - "), run.out());
+                assertTrue(run.out().contains("exit status 0 even when some differ"), run.out());
+                assertTrue(run.out().contains(" volume resize <NAME> <SIZE> - "), run.out());
+            }
         }
     }
 

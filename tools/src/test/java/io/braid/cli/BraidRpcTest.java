@@ -1,6 +1,7 @@
 package io.braid.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
@@ -12,9 +13,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import com.google.gson.JsonParser;
 import com.google.protobuf.Message;
 
 import io.braid.proto.admin.Empty;
+import io.braid.proto.admin.HealReply;
+import io.braid.proto.admin.HealRequest;
 import io.braid.proto.admin.ManagementGrpc;
 import io.braid.proto.admin.Member;
 import io.braid.proto.admin.OpReply;
@@ -22,6 +26,9 @@ import io.braid.proto.admin.OptionValue;
 import io.braid.proto.admin.PeerProbeReply;
 import io.braid.proto.admin.PeerProbeRequest;
 import io.braid.proto.admin.PoolReply;
+import io.braid.proto.admin.ResizeRequest;
+import io.braid.proto.admin.VerifyReply;
+import io.braid.proto.admin.VerifyRequest;
 import io.braid.proto.admin.VolumeCreateRequest;
 import io.braid.proto.admin.VolumeGetReply;
 import io.braid.proto.admin.VolumeInfoReply;
@@ -122,6 +129,50 @@ class BraidRpcTest {
         public void optionHelp(Empty request, StreamObserver<VolumeGetReply> reply) {
             reply.onNext(VolumeGetReply.newBuilder().addOptions(OptionValue.newBuilder()
                     .setKey("network.ping-timeout").setDefaultValue("42").setHelp("Time duration")).build());
+            reply.onCompleted();
+        }
+
+        @Override
+        public void volumeHeal(HealRequest request, StreamObserver<HealReply> reply) {
+            requests.add(request);
+            if (request.getName().equals("nope")) {
+                reply.onError(Status.NOT_FOUND.withDescription("Volume nope does not exist").asRuntimeException());
+                return;
+            }
+            HealReply.Builder r = switch (request.getAction()) {
+                // the daemon may leave the volume name out: the CLI fills it in
+                case "info", "info-split-brain" -> Heals.info().toBuilder().clearVolume();
+                case "info-summary" -> Heals.running().toBuilder();
+                case "full" -> HealReply.newBuilder().setMessage("Full heal started on volume " + request.getName());
+                case "split-brain" -> HealReply.newBuilder().setMessage("Healed " + request.getFile() + "\n");
+                default -> HealReply.newBuilder();
+            };
+            reply.onNext(r.build());
+            reply.onCompleted();
+        }
+
+        @Override
+        public void volumeVerify(VerifyRequest request, StreamObserver<VerifyReply> reply) {
+            requests.add(request);
+            if (request.getName().equals("down")) {
+                reply.onError(Status.FAILED_PRECONDITION.withDescription("brick 127.0.0.13:/srv/vm is not connected")
+                        .asRuntimeException());
+                return;
+            }
+            reply.onNext(request.getName().equals("clean") ? Heals.clean().toBuilder().setVolume("clean").build()
+                    : Heals.differing(request.getRepair() ? 2 : 0).toBuilder().clearVolume().build());
+            reply.onCompleted();
+        }
+
+        @Override
+        public void volumeResize(ResizeRequest request, StreamObserver<OpReply> reply) {
+            requests.add(request);
+            if (request.getName().equals("small")) {
+                reply.onError(Status.INVALID_ARGUMENT.withDescription("cannot shrink volume small from 64M to "
+                        + request.getSize()).asRuntimeException());
+                return;
+            }
+            reply.onNext(OpReply.getDefaultInstance());
             reply.onCompleted();
         }
     }
@@ -260,5 +311,111 @@ class BraidRpcTest {
         assertEquals("network.ping-timeout", last(VolumeResetRequest.class).getKey());
         assertEquals("Option: network.ping-timeout\nDefault Value: 42\nDescription: Time duration\n\n",
                 CliRun.of(remote, "volume", "set", "help").out());
+    }
+
+    @Test
+    void healStartsAndResolves() {
+        CliRun start = CliRun.of(remote, "volume", "heal", "web");
+        assertEquals(0, start.exit(), start.err());
+        assertEquals("Launching heal operation to perform index self heal on volume web has been successful\n",
+                start.out());
+        assertEquals("", last(HealRequest.class).getAction());
+
+        CliRun full = CliRun.of(remote, "volume", "heal", "web", "full");
+        assertEquals("Full heal started on volume web\n", full.out());
+        assertEquals("full", last(HealRequest.class).getAction());
+
+        CliRun resolve = CliRun.of(remote, "volume", "heal", "web", "split-brain", "source-brick", "127.0.0.12:/srv/b",
+                "/docs/a.txt");
+        assertEquals(0, resolve.exit(), resolve.err());
+        assertEquals("Healed /docs/a.txt\n", resolve.out());
+        HealRequest r = last(HealRequest.class);
+        assertEquals("split-brain", r.getAction());
+        assertEquals("source-brick", r.getResolution());
+        assertEquals("127.0.0.12:/srv/b", r.getSourceBrick());
+        assertEquals("/docs/a.txt", r.getFile());
+
+        CliRun json = CliRun.of(remote, "--json", "volume", "heal", "web", "split-brain", "bigger-file", "/f");
+        assertEquals("Healed /f", JsonParser.parseString(json.out()).getAsJsonObject().get("message").getAsString());
+        assertEquals("bigger-file", last(HealRequest.class).getResolution());
+    }
+
+    @Test
+    void healInfo() {
+        CliRun info = CliRun.of(remote, "volume", "heal", "web", "info");
+        assertEquals(0, info.exit(), info.err());
+        assertEquals(new TextFormatter().healInfo(Heals.info(), HealView.INFO), info.out());
+        assertEquals("info", last(HealRequest.class).getAction());
+        assertEquals("web", last(HealRequest.class).getName());
+
+        CliRun json = CliRun.of(remote, "volume", "heal", "web", "info", "--json");
+        assertEquals("web", JsonParser.parseString(json.out()).getAsJsonObject().get("volume").getAsString());
+
+        CliRun split = CliRun.of(remote, "volume", "heal", "web", "info", "split-brain");
+        assertEquals("info-split-brain", last(HealRequest.class).getAction());
+        assertTrue(split.out().contains("/docs/b.txt\nStatus: Connected\nNumber of entries in split-brain: 1\n\n"),
+                split.out());
+
+        CliRun summary = CliRun.of(remote, "volume", "heal", "vm", "info", "summary");
+        assertEquals("info-summary", last(HealRequest.class).getAction());
+        assertTrue(summary.out().endsWith("\n\nResync: [#########...........] 45.0%  123.4 MiB remaining, ETA 12s\n"),
+                summary.out());
+
+        CliRun xml = CliRun.of(remote, "--xml", "volume", "heal", "vm", "info", "summary");
+        assertEquals(0, xml.exit(), xml.err());
+        assertTrue(xml.out().contains("<totalNumberOfEntries>31590</totalNumberOfEntries>"), xml.out());
+        assertTrue(xml.out().contains("<done>0.45</done>"), xml.out());
+    }
+
+    @Test
+    void healFailureIsOneLineWithTheVolume() {
+        CliRun run = CliRun.of(remote, "volume", "heal", "nope", "info");
+        assertEquals(1, run.exit());
+        assertEquals("volume heal: nope: failed: Volume nope does not exist", run.errLine());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void verifyDifferencesExitZero() {
+        CliRun clean = CliRun.of(remote, "volume", "verify", "clean");
+        assertEquals(0, clean.exit(), clean.err());
+        assertEquals("Verified 67108864 bytes of volume clean: no differences\n", clean.out());
+        assertFalse(last(VerifyRequest.class).getRepair());
+
+        CliRun diff = CliRun.of(remote, "volume", "verify", "vm");
+        assertEquals(0, diff.exit(), diff.err());
+        assertEquals("", diff.err());
+        assertEquals(new TextFormatter().verify(Heals.differing(0), false), diff.out());
+
+        CliRun repair = CliRun.of(remote, "volume", "verify", "vm", "repair");
+        assertEquals(0, repair.exit(), repair.err());
+        assertTrue(last(VerifyRequest.class).getRepair());
+        assertTrue(repair.out().endsWith("file /docs/a.txt\nRepaired 2 blocks\n"), repair.out());
+
+        CliRun json = CliRun.of(remote, "--json", "volume", "verify", "vm");
+        assertEquals("vm", JsonParser.parseString(json.out()).getAsJsonObject().get("volume").getAsString());
+
+        CliRun down = CliRun.of(remote, "volume", "verify", "down", "repair");
+        assertEquals(1, down.exit());
+        assertEquals("volume verify: down: failed: brick 127.0.0.13:/srv/vm is not connected", down.errLine());
+        assertEquals("", down.out());
+    }
+
+    @Test
+    void resize() {
+        CliRun ok = CliRun.of(remote, "volume", "resize", "vm", "1.5T");
+        assertEquals(0, ok.exit(), ok.err());
+        assertEquals("volume resize: success\n", ok.out());
+        assertEquals("vm", last(ResizeRequest.class).getName());
+        assertEquals("1.5T", last(ResizeRequest.class).getSize());
+
+        CliRun small = CliRun.of(remote, "volume", "resize", "small", "32M");
+        assertEquals(1, small.exit());
+        assertEquals("volume resize: small: failed: cannot shrink volume small from 64M to 32M", small.errLine());
+
+        int before = requests.size();
+        CliRun bad = CliRun.of(remote, "volume", "resize", "vm", "32Q");
+        assertEquals(2, bad.exit());
+        assertEquals(before, requests.size());
     }
 }

@@ -87,4 +87,93 @@ class JsonFormatterTest {
         assertEquals(-1, bad.get("opRet").getAsInt());
         assertEquals("Volume web does not exist", bad.get("opErrstr").getAsString());
     }
+
+    @Test
+    void healInfo() {
+        JsonObject o = parse(json.healInfo(Heals.info(), HealView.INFO));
+        assertEquals("web", o.get("volume").getAsString());
+        assertFalse(o.has("progress"));
+        JsonArray bricks = o.getAsJsonArray("bricks");
+        assertEquals(3, bricks.size());
+        JsonObject b2 = bricks.get(1).getAsJsonObject();
+        assertEquals("127.0.0.12:/srv/b", b2.get("name").getAsString());
+        assertTrue(b2.get("connected").getAsBoolean());
+        assertEquals(2, b2.get("entries").getAsLong());
+        assertEquals(8192, b2.get("outOfSyncBytes").getAsLong());
+        assertEquals(1, b2.get("splitBrain").getAsInt());
+        assertEquals("Connected", b2.get("status").getAsString());
+        assertEquals("[\"/docs/a.txt\",\"/docs/b.txt\"]", b2.get("paths").toString());
+        JsonObject b3 = bricks.get(2).getAsJsonObject();
+        assertFalse(b3.get("connected").getAsBoolean());
+        assertEquals("Transport endpoint is not connected", b3.get("status").getAsString());
+        assertEquals(0, b3.get("entries").getAsLong());
+    }
+
+    @Test
+    void healInfoSummary() {
+        JsonObject idle = parse(json.healInfo(Heals.info(), HealView.SUMMARY));
+        assertTrue(idle.has("progress"));
+        assertTrue(idle.get("progress").isJsonNull());
+        JsonObject b2 = idle.getAsJsonArray("bricks").get(1).getAsJsonObject();
+        assertEquals(1, b2.get("healPending").getAsLong());
+        assertEquals(1, b2.get("splitBrain").getAsInt());
+
+        JsonObject running = parse(json.healInfo(Heals.running(), HealView.SUMMARY));
+        assertEquals("vm", running.get("volume").getAsString());
+        JsonObject p = running.getAsJsonObject("progress");
+        assertEquals(0.45, p.get("done").getAsDouble(), 1e-12);
+        assertEquals(129394278, p.get("bytesRemaining").getAsLong());
+        assertEquals(12, p.get("etaSeconds").getAsLong());
+        assertEquals(129394278, running.getAsJsonArray("bricks").get(1).getAsJsonObject().get("outOfSyncBytes")
+                .getAsLong());
+    }
+
+    @Test
+    void verify() {
+        JsonObject clean = parse(json.verify(Heals.clean(), false));
+        assertEquals("vm", clean.get("volume").getAsString());
+        assertEquals(67108864, clean.get("bytesCompared").getAsLong());
+        assertEquals(0, clean.getAsJsonArray("differing").size());
+        assertEquals(0, clean.get("repaired").getAsLong());
+        assertFalse(clean.get("repair").getAsBoolean());
+
+        JsonObject diff = parse(json.verify(Heals.differing(2), true));
+        JsonArray differing = diff.getAsJsonArray("differing");
+        assertEquals(2, differing.size());
+        JsonObject block = differing.get(0).getAsJsonObject();
+        assertEquals("127.0.0.12:/srv/vm", block.get("brick").getAsString());
+        assertEquals(4096, block.get("offset").getAsLong());
+        assertEquals(4096, block.get("length").getAsLong());
+        assertTrue(block.has("file"));
+        assertTrue(block.get("file").isJsonNull());
+        assertEquals("/docs/a.txt", differing.get(1).getAsJsonObject().get("file").getAsString());
+        assertEquals(2, diff.get("repaired").getAsLong());
+        assertTrue(diff.get("repair").getAsBoolean());
+    }
+
+    @Test
+    void statusDetailHasLastResync() {
+        JsonArray detail = parse(json.volumeStatus(List.of(Heals.status()), true)).getAsJsonArray("volumes").get(0)
+                .getAsJsonObject().getAsJsonArray("bricks");
+        JsonObject primary = detail.get(0).getAsJsonObject();
+        assertTrue(primary.has("lastResync"));
+        assertTrue(primary.get("lastResync").isJsonNull());
+        assertEquals("primary", primary.get("role").getAsString());
+        assertEquals("UpToDate", primary.get("state").getAsString());
+        assertFalse(primary.get("splitBrain").getAsBoolean());
+        JsonObject resynced = detail.get(1).getAsJsonObject().getAsJsonObject("lastResync");
+        assertEquals("partial", resynced.get("kind").getAsString());
+        assertEquals(4096, resynced.get("bytes").getAsLong());
+        assertEquals(0.2, resynced.get("seconds").getAsDouble(), 1e-12);
+        JsonObject split = detail.get(2).getAsJsonObject();
+        assertTrue(split.get("splitBrain").getAsBoolean());
+        assertEquals("Outdated", split.get("state").getAsString());
+        assertEquals(1 << 20, split.get("outOfSyncBytes").getAsLong());
+
+        JsonObject plain = parse(json.volumeStatus(List.of(Heals.status()), false)).getAsJsonArray("volumes").get(0)
+                .getAsJsonObject().getAsJsonArray("bricks").get(2).getAsJsonObject();
+        assertFalse(plain.has("lastResync"));
+        assertTrue(plain.get("splitBrain").getAsBoolean());
+        assertEquals("Outdated", plain.get("state").getAsString());
+    }
 }

@@ -156,6 +156,161 @@ class TextFormatterTest {
     }
 
     @Test
+    void healInfo() {
+        assertEquals("""
+                Brick 127.0.0.11:/srv/b
+                Status: Connected
+                Number of entries: 0
+                Out of sync: 0 B (0 bytes)
+
+                Brick 127.0.0.12:/srv/b
+                /docs/a.txt
+                /docs/b.txt
+                Status: Connected
+                Number of entries: 2
+                Number of entries in split-brain: 1
+                Out of sync: 8.0 KiB (8192 bytes)
+
+                Brick 127.0.0.13:/srv/b
+                Status: Transport endpoint is not connected
+                Number of entries: 0
+                Out of sync: 0 B (0 bytes)
+
+                """, text.healInfo(Heals.info(), HealView.INFO));
+        assertEquals("", text.healInfo(io.braid.proto.admin.HealReply.getDefaultInstance(), HealView.INFO));
+    }
+
+    @Test
+    void healInfoSplitBrain() {
+        assertEquals("""
+                Brick 127.0.0.11:/srv/b
+                Status: Connected
+                Number of entries in split-brain: 0
+
+                Brick 127.0.0.12:/srv/b
+                /docs/a.txt
+                /docs/b.txt
+                Status: Connected
+                Number of entries in split-brain: 1
+
+                Brick 127.0.0.13:/srv/b
+                Status: Transport endpoint is not connected
+                Number of entries in split-brain: 0
+
+                """, text.healInfo(Heals.info(), HealView.SPLIT_BRAIN));
+    }
+
+    @Test
+    void healInfoSummary() {
+        String idle = text.healInfo(Heals.info(), HealView.SUMMARY);
+        assertTrue(idle.startsWith("""
+                Brick 127.0.0.11:/srv/b
+                Status: Connected
+                Total Number of entries: 0
+                Number of entries in heal pending: 0
+                Number of entries in split-brain: 0
+                Number of entries possibly healing: 0
+                Out of sync: 0 B (0 bytes)
+
+                Brick 127.0.0.12:/srv/b
+                Status: Connected
+                Total Number of entries: 2
+                Number of entries in heal pending: 1
+                Number of entries in split-brain: 1
+                Number of entries possibly healing: 0
+                Out of sync: 8.0 KiB (8192 bytes)
+
+                """), idle);
+        assertFalse(idle.contains("/docs/a.txt"), idle);
+        assertFalse(idle.contains("Resync"), idle);
+        assertTrue(idle.endsWith("Number of entries possibly healing: 0\nOut of sync: 0 B (0 bytes)\n\n"), idle);
+
+        String running = text.healInfo(Heals.running(), HealView.SUMMARY);
+        assertTrue(running.endsWith("""
+                Brick 127.0.0.12:/srv/vm
+                Status: Connected
+                Total Number of entries: 31590
+                Number of entries in heal pending: 31590
+                Number of entries in split-brain: 0
+                Number of entries possibly healing: 0
+                Out of sync: 123.4 MiB (129394278 bytes)
+
+                Resync: [#########...........] 45.0%  123.4 MiB remaining, ETA 12s
+                """), running);
+        // the progress line belongs to the summary only
+        assertFalse(text.healInfo(Heals.running(), HealView.INFO).contains("Resync"));
+    }
+
+    @Test
+    void progressLine() {
+        io.braid.proto.admin.HealProgress.Builder p = io.braid.proto.admin.HealProgress.newBuilder();
+        assertEquals("Resync: [....................] 0.0%  0 B remaining, ETA 0s",
+                HealShape.progressLine(p.build()));
+        assertEquals("Resync: [#######.............] 35.0%  1.0 GiB remaining, ETA 3m05s",
+                HealShape.progressLine(p.setDone(0.35).setBytesRemaining(1L << 30).setEtaSeconds(185).build()));
+        assertEquals("Resync: [####################] 100.0%  0 B remaining, ETA 0s",
+                HealShape.progressLine(p.setDone(1.7).setBytesRemaining(0).setEtaSeconds(0).build()));
+        assertEquals("Resync: [###.................] 19.9%  4.0 KiB remaining, ETA unknown",
+                HealShape.progressLine(p.setDone(0.199).setBytesRemaining(4096).setEtaSeconds(-1).build()));
+        assertEquals("2h05m", HealShape.eta(7500));
+        assertEquals("59s", HealShape.eta(59));
+        assertEquals("1m00s", HealShape.eta(60));
+    }
+
+    @Test
+    void verify() {
+        assertEquals("Verified 67108864 bytes of volume vm: no differences\n", text.verify(Heals.clean(), false));
+        assertEquals("Verified 67108864 bytes of volume vm: no differences\n", text.verify(Heals.clean(), true));
+        assertEquals("""
+                Verified 67108864 bytes of volume vm: 2 differences
+                127.0.0.12:/srv/vm offset 4096 length 4096
+                127.0.0.12:/srv/vm offset 0 length 10 file /docs/a.txt
+                """, text.verify(Heals.differing(0), false));
+        assertEquals("""
+                Verified 67108864 bytes of volume vm: 2 differences
+                127.0.0.12:/srv/vm offset 4096 length 4096
+                127.0.0.12:/srv/vm offset 0 length 10 file /docs/a.txt
+                Repaired 2 blocks
+                """, text.verify(Heals.differing(2), true));
+        assertTrue(text.verify(Heals.differing(1), true).endsWith("\nRepaired 1 block\n"));
+    }
+
+    @Test
+    void volumeStatusShowsSplitBrainAndResyncs() {
+        String out = text.volumeStatus(List.of(Heals.status()), false);
+        assertTrue(out.contains("\nBrick 127.0.0.13:/srv/vm                    24100     Y       13      secondary  "
+                + "split-brain\n"), out);
+        assertTrue(out.contains("\nBrick 127.0.0.12:/srv/vm                    24100     Y       12      secondary  "
+                + "UpToDate\n"), out);
+        assertFalse(out.contains("Last Resync"), out);
+
+        String detail = text.volumeStatus(List.of(Heals.status()), true);
+        assertTrue(detail.contains("""
+                Brick                : Brick 127.0.0.11:/srv/vm
+                TCP Port             : 24100
+                Online               : Y
+                Pid                  : 11
+                Role                 : primary
+                State                : UpToDate
+                Split-brain          : N
+                Last Resync          : none
+                Out of Sync          : 0 B (0 bytes)
+                """), detail);
+        assertTrue(detail.contains("""
+                State                : UpToDate
+                Split-brain          : N
+                Last Resync          : partial, 4.0 KiB sent in 0.2 s
+                Out of Sync          : 0 B (0 bytes)
+                """), detail);
+        assertTrue(detail.contains("""
+                State                : Outdated
+                Split-brain          : Y
+                Last Resync          : none
+                Out of Sync          : 1.0 MiB (1048576 bytes)
+                """), detail);
+    }
+
+    @Test
     void successLines() {
         assertEquals("careful\nvolume create: web: success: please start the volume to access data\n",
                 text.success(new Success("volume create: web: success: please start the volume to access data",

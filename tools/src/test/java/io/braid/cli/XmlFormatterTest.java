@@ -144,4 +144,104 @@ class XmlFormatterTest {
         assertEquals("v", first(g.getDocumentElement(), "Value"));
         assertEquals("d", first(g.getDocumentElement(), "Default"));
     }
+
+    @Test
+    void healInfo() throws Exception {
+        String out = xml.healInfo(Heals.info(), HealView.INFO);
+        Document doc = parse(out);
+        Element root = doc.getDocumentElement();
+        Element healInfo = (Element) root.getElementsByTagName("healInfo").item(0);
+        NodeList bricks = ((Element) healInfo.getElementsByTagName("bricks").item(0)).getElementsByTagName("brick");
+        assertEquals(3, bricks.getLength());
+        Element b2 = (Element) bricks.item(1);
+        assertEquals("-", b2.getAttribute("hostUuid"));
+        assertEquals("127.0.0.12:/srv/b", first(b2, "name"));
+        assertEquals(2, b2.getElementsByTagName("file").getLength());
+        assertEquals("/docs/b.txt", b2.getElementsByTagName("file").item(1).getTextContent());
+        assertEquals("Connected", first(b2, "status"));
+        assertEquals("2", first(b2, "numberOfEntries"));
+        assertEquals("1", first(b2, "numberOfEntriesInSplitBrain"));
+        assertEquals("8192", first(b2, "outOfSyncBytes"));
+        Element b3 = (Element) bricks.item(2);
+        assertEquals("Transport endpoint is not connected", first(b3, "status"));
+        assertEquals(0, ((Element) bricks.item(0)).getElementsByTagName("numberOfEntriesInSplitBrain").getLength());
+        // glfsheal's order: the report first, then opRet, opErrno, opErrstr
+        assertEquals("0", first(root, "opRet"));
+        assertTrue(out.indexOf("</healInfo>") < out.indexOf("<opRet>"), out);
+        assertTrue(out.contains("<opErrstr/>"), out);
+        assertTrue(out.contains("\n  <healInfo>\n    <bricks>\n      <brick hostUuid=\"-\">\n"
+                + "        <name>127.0.0.11:/srv/b</name>\n        <status>Connected</status>\n"), out);
+    }
+
+    @Test
+    void healInfoSplitBrainAndSummary() throws Exception {
+        Element sb = (Element) parse(xml.healInfo(Heals.info(), HealView.SPLIT_BRAIN)).getElementsByTagName("brick")
+                .item(1);
+        assertEquals("1", first(sb, "numberOfEntries"));
+        assertEquals(2, sb.getElementsByTagName("file").getLength());
+
+        Document idle = parse(xml.healInfo(Heals.info(), HealView.SUMMARY));
+        Element b2 = (Element) idle.getElementsByTagName("brick").item(1);
+        assertEquals("2", first(b2, "totalNumberOfEntries"));
+        assertEquals("1", first(b2, "numberOfEntriesInHealPending"));
+        assertEquals("1", first(b2, "numberOfEntriesInSplitBrain"));
+        assertEquals("0", first(b2, "numberOfEntriesPossiblyHealing"));
+        assertEquals("8192", first(b2, "outOfSyncBytes"));
+        assertEquals(0, b2.getElementsByTagName("file").getLength());
+        assertEquals(0, idle.getElementsByTagName("progress").getLength());
+
+        Document running = parse(xml.healInfo(Heals.running(), HealView.SUMMARY));
+        Element progress = (Element) running.getElementsByTagName("progress").item(0);
+        assertEquals("healInfo", progress.getParentNode().getNodeName());
+        assertEquals("0.45", first(progress, "done"));
+        assertEquals("129394278", first(progress, "bytesRemaining"));
+        assertEquals("12", first(progress, "etaSeconds"));
+        assertEquals("0.0001", XmlFormatter.plain(1e-4));
+        assertEquals("1", XmlFormatter.plain(1.0));
+    }
+
+    @Test
+    void verify() throws Exception {
+        Document clean = parse(xml.verify(Heals.clean(), false));
+        Element v = (Element) clean.getElementsByTagName("volVerify").item(0);
+        assertEquals("0", first(clean.getDocumentElement(), "opRet"));
+        assertEquals("vm", first(v, "volName"));
+        assertEquals("67108864", first(v, "bytesCompared"));
+        assertEquals("0", first(v, "differenceCount"));
+        assertEquals(0, v.getElementsByTagName("difference").getLength());
+        assertEquals("0", first(v, "repair"));
+
+        Document diff = parse(xml.verify(Heals.differing(2), true));
+        NodeList differences = diff.getElementsByTagName("difference");
+        assertEquals(2, differences.getLength());
+        Element block = (Element) differences.item(0);
+        assertEquals("127.0.0.12:/srv/vm", first(block, "brick"));
+        assertEquals("4096", first(block, "offset"));
+        assertEquals("4096", first(block, "length"));
+        assertEquals("", first(block, "file"));
+        assertEquals("/docs/a.txt", first((Element) differences.item(1), "file"));
+        assertEquals("2", first(diff.getDocumentElement(), "repaired"));
+        assertEquals("1", first(diff.getDocumentElement(), "repair"));
+    }
+
+    @Test
+    void statusDetailHasLastResync() throws Exception {
+        Document detail = parse(xml.volumeStatus(List.of(Heals.status()), true));
+        NodeList nodes = detail.getElementsByTagName("node");
+        Element primary = (Element) nodes.item(0);
+        assertEquals("", first(primary, "lastResync"));
+        assertEquals(0, primary.getElementsByTagName("kind").getLength());
+        Element resynced = (Element) nodes.item(1);
+        assertEquals("partial", first(resynced, "kind"));
+        assertEquals("4096", first(resynced, "bytes"));
+        assertEquals("0.2", first(resynced, "seconds"));
+        Element split = (Element) nodes.item(2);
+        assertEquals("1", first(split, "splitBrain"));
+        assertEquals("Outdated", first(split, "state"));
+        assertEquals("1048576", first(split, "outOfSyncBytes"));
+
+        Document plain = parse(xml.volumeStatus(List.of(Heals.status()), false));
+        assertEquals(0, plain.getElementsByTagName("lastResync").getLength());
+        assertEquals("1", first((Element) plain.getElementsByTagName("node").item(2), "splitBrain"));
+    }
 }

@@ -3,6 +3,7 @@ package io.braid.config;
 import io.braid.proto.config.BrickRecord;
 import io.braid.proto.config.ConfigCommand;
 import io.braid.proto.config.PeerRecord;
+import io.braid.proto.config.ReplicaSetRecord;
 import io.braid.proto.config.VolumeRecord;
 import io.braid.proto.config.VolumeStatus;
 import io.braid.volume.VolumeOption;
@@ -115,10 +116,82 @@ public final class ConfigApplier {
                 volumes.put(nv.getName(), nv);
                 writes.put(VOLUME_PREFIX + nv.getName(), nv.toByteArray());
             }
+            case PROMOTE_PRIMARY -> {
+                var c = cmd.getPromotePrimary();
+                VolumeRecord v = volumes.get(c.getName());
+                String why = checkSet(v, c.getName(), c.getSet(), c.getPrimary());
+                if (why != null) return Outcome.refused(s, why);
+                ReplicaSetRecord rs = v.getSets(c.getSet());
+                if (rs.getEpoch() != c.getEpoch()) return Outcome.refused(s, "stale epoch " + c.getEpoch());
+                if (rs.getPrimary() == c.getPrimary()) return Outcome.refused(s, "already primary");
+                java.util.Set<Integer> out = new java.util.TreeSet<>(rs.getOutOfSyncList());
+                out.remove(c.getPrimary());
+                out.add(rs.getPrimary()); // the old primary may hold writes nobody acknowledged
+                ReplicaSetRecord nrs = rs.toBuilder().setEpoch(rs.getEpoch() + 1).setPrimary(c.getPrimary())
+                        .clearOutOfSync().addAllOutOfSync(out).build();
+                put(volumes, writes, v.toBuilder().setSets(c.getSet(), nrs).build());
+            }
+            case MARK_SYNC -> {
+                var c = cmd.getMarkSync();
+                VolumeRecord v = volumes.get(c.getName());
+                String why = checkSet(v, c.getName(), c.getSet(), c.getBrick());
+                if (why != null) return Outcome.refused(s, why);
+                ReplicaSetRecord rs = v.getSets(c.getSet());
+                if (rs.getEpoch() != c.getEpoch()) return Outcome.refused(s, "stale epoch " + c.getEpoch());
+                java.util.Set<Integer> out = new java.util.TreeSet<>(rs.getOutOfSyncList());
+                java.util.Set<Integer> discard = new java.util.TreeSet<>(rs.getDiscardList());
+                if (c.getInSync()) {
+                    out.remove(c.getBrick());
+                    discard.remove(c.getBrick());
+                } else {
+                    out.add(c.getBrick());
+                }
+                ReplicaSetRecord nrs = rs.toBuilder().clearOutOfSync().addAllOutOfSync(out)
+                        .clearDiscard().addAllDiscard(discard).build();
+                put(volumes, writes, v.toBuilder().setSets(c.getSet(), nrs).build());
+            }
+            case RESOLVE_SPLIT_BRAIN -> {
+                var c = cmd.getResolveSplitBrain();
+                VolumeRecord v = volumes.get(c.getName());
+                String why = checkSet(v, c.getName(), c.getSet(), c.getSource());
+                if (why != null) return Outcome.refused(s, why);
+                ReplicaSetRecord rs = v.getSets(c.getSet());
+                int r = v.getReplicaCount();
+                java.util.Set<Integer> discard = new java.util.TreeSet<>();
+                java.util.Set<Integer> out = new java.util.TreeSet<>();
+                for (int i = 0; i < r; i++) {
+                    if (i == c.getSource() || v.getBricks(c.getSet() * r + i).getArbiter()) continue;
+                    discard.add(i);
+                    out.add(i);
+                }
+                ReplicaSetRecord.Builder nrs = rs.toBuilder().clearDiscard().addAllDiscard(discard)
+                        .clearOutOfSync().addAllOutOfSync(out);
+                if (rs.getPrimary() != c.getSource()) nrs.setEpoch(rs.getEpoch() + 1).setPrimary(c.getSource());
+                put(volumes, writes, v.toBuilder().setSets(c.getSet(), nrs.build()).build());
+            }
+            case RESIZE_VOLUME -> {
+                var c = cmd.getResizeVolume();
+                VolumeRecord v = volumes.get(c.getName());
+                if (v == null) return Outcome.refused(s, "Volume " + c.getName() + " does not exist");
+                if (c.getSize() < v.getSize()) return Outcome.refused(s, "shrinking a volume is not supported");
+                put(volumes, writes, v.toBuilder().setSize(c.getSize()).build());
+            }
             default -> {
                 return Outcome.refused(s, "unknown configuration command");
             }
         }
         return new Outcome(s.with(peers, volumes, index), writes, null);
+    }
+
+    private static String checkSet(VolumeRecord v, String name, int set, int brick) {
+        if (v == null) return "Volume " + name + " does not exist";
+        if (set < 0 || set >= v.getSetsCount()) return "no replica set " + set + " in volume " + name;
+        if (brick < 0 || brick >= v.getReplicaCount()) return "no brick " + brick + " in replica set " + set;
+        return null;
+    }
+
+    private static void put(Map<String, VolumeRecord> volumes, Map<String, byte[]> writes, VolumeRecord nv) {
+        volumes.put(nv.getName(), nv);
+        writes.put(VOLUME_PREFIX + nv.getName(), nv.toByteArray());
     }
 }

@@ -1,6 +1,9 @@
 package io.braid.daemon;
 
+import io.braid.block.BlockVolumes;
 import io.braid.config.PoolGroup;
+import io.braid.nbd.NbdServer;
+import io.braid.replication.ReplicationService;
 import io.braid.rpc.ManagementServiceImpl;
 import io.braid.rpc.PeerClients;
 import io.braid.rpc.PeerMonitor;
@@ -38,6 +41,10 @@ public final class BraidDaemon implements AutoCloseable {
     private PeerServiceImpl peerService;
     private Server server;
     private ScheduledExecutorService reconciler;
+    private BlockVolumes blockVolumes;
+    private NbdServer nbd;
+    private int nbdPort = DEFAULT_NBD_PORT;
+    public static final int DEFAULT_NBD_PORT = 10809;
     private volatile boolean closed;
 
     public BraidDaemon(HostPort address, Path dataDir) {
@@ -51,6 +58,12 @@ public final class BraidDaemon implements AutoCloseable {
         this.dataDir = held;
     }
 
+    /** The NBD port on this server's address; 0: no NBD server. */
+    public BraidDaemon nbdPort(int port) {
+        this.nbdPort = port;
+        return this;
+    }
+
     public BraidDaemon start() throws IOException {
         if (dataDir == null) dataDir = DataDir.acquire(dataDirPath);
         try {
@@ -62,12 +75,15 @@ public final class BraidDaemon implements AutoCloseable {
             bricks = new BrickManager(uuid, self.name(), address.port());
             monitor = new PeerMonitor(uuid, pool, clients);
             peerService = new PeerServiceImpl(self, pool, bricks);
+            blockVolumes = new BlockVolumes(self, pool, monitor, clients);
+            bricks.setReplicas(blockVolumes);
             PoolCommands poolCommands = new PoolCommands(self, pool, clients, monitor);
             VolumeCommands volumeCommands = new VolumeCommands(self, pool, clients, monitor, poolCommands);
             server = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
                     .addService(new ManagementServiceImpl(poolCommands, volumeCommands))
                     .addService(peerService)
-                    .maxInboundMessageSize(16 << 20)
+                    .addService(new ReplicationService(blockVolumes))
+                    .maxInboundMessageSize(64 << 20)
                     .build();
             try {
                 server.start();
@@ -81,6 +97,11 @@ public final class BraidDaemon implements AutoCloseable {
                         + PoolGroup.raftPort(address.port()) + ": " + rootMessage(e), e);
             }
             monitor.start();
+            blockVolumes.start();
+            if (nbdPort > 0) {
+                nbd = new NbdServer(address.host(), nbdPort, blockVolumes);
+                nbd.start();
+            }
             reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "brick-reconciler");
                 t.setDaemon(true);
@@ -95,8 +116,8 @@ public final class BraidDaemon implements AutoCloseable {
                     LOG.warn("{}: brick reconcile failed: {}", self.name(), e.toString());
                 }
             }, 0, 5, TimeUnit.SECONDS);
-            LOG.info("{}: braidd ready on {} (configuration store on port {}), pool {}", self.name(), address,
-                    PoolGroup.raftPort(address.port()), pool.poolId());
+            LOG.info("{}: braidd ready on {} (configuration store on port {}, NBD on {}), pool {}", self.name(),
+                    address, PoolGroup.raftPort(address.port()), nbdPort > 0 ? nbdPort : "off", pool.poolId());
             return this;
         } catch (IOException | RuntimeException e) {
             close();
@@ -124,6 +145,8 @@ public final class BraidDaemon implements AutoCloseable {
         closed = true;
         if (self != null) LOG.info("{}: braidd stopping", self.name());
         if (reconciler != null) reconciler.shutdownNow();
+        if (nbd != null) nbd.close();
+        if (blockVolumes != null) blockVolumes.close();
         if (monitor != null) monitor.close();
         if (server != null) {
             server.shutdown();

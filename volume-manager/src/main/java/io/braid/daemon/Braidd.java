@@ -19,6 +19,10 @@ public final class Braidd implements Callable<Integer> {
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Where all of this server's state lives.")
     Path dataDir;
 
+    @Option(names = "--nbd-port", paramLabel = "PORT", defaultValue = "10809",
+            description = "Port of the NBD server on the same address (default ${DEFAULT-VALUE}); 0 turns it off.")
+    int nbdPort;
+
     public static void main(String[] args) {
         CommandLine cl = new CommandLine(new Braidd());
         cl.setParameterExceptionHandler((ex, a) -> {
@@ -47,7 +51,7 @@ public final class Braidd implements Callable<Integer> {
             return 1;
         }
         DaemonLogging.configure(dir.resolve("log"));
-        BraidDaemon daemon = new BraidDaemon(hp, held);
+        BraidDaemon daemon = new BraidDaemon(hp, held).nbdPort(nbdPort);
         try {
             daemon.start();
         } catch (Exception e) {

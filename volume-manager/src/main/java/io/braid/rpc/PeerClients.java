@@ -28,7 +28,7 @@ public final class PeerClients implements AutoCloseable {
      * minutes; the backoff is reset on every use, so a restarted member is reached at once, and
      * calls wait for the connection until their deadline instead of failing fast.
      */
-    private ManagedChannel channel(String address) {
+    public ManagedChannel channel(String address) {
         ManagedChannel ch = channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
                 .usePlaintext()
                 .keepAliveWithoutCalls(false)

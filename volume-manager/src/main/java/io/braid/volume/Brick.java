@@ -22,6 +22,7 @@ public final class Brick implements AutoCloseable {
     private final String volumeId;
     private final Path path;
     private final KeyValueStore meta;
+    private volatile AutoCloseable replica; // the block replica on this brick, closed before the store
 
     private Brick(String volume, String volumeId, Path path, KeyValueStore meta) {
         this.volume = volume;
@@ -86,8 +87,32 @@ public final class Brick implements AutoCloseable {
         return path;
     }
 
+    public Path image() {
+        return path.resolve(BLOCK_IMAGE);
+    }
+
+    public KeyValueStore meta() {
+        return meta;
+    }
+
+    public AutoCloseable replica() {
+        return replica;
+    }
+
+    public void attach(AutoCloseable replica) {
+        this.replica = replica;
+    }
+
     @Override
     public void close() {
+        AutoCloseable r = replica;
+        if (r != null) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                org.slf4j.LoggerFactory.getLogger(Brick.class).warn("closing replica of {}: {}", path, e.toString());
+            }
+        }
         meta.close();
     }
 }

@@ -30,6 +30,23 @@ public final class BrickManager implements AutoCloseable {
     private final long pid = ProcessHandle.current().pid();
     private final Map<String, Brick> open = new HashMap<>();       // key: volume-id + path
     private final Map<String, String> failures = new HashMap<>();  // key -> reason it is offline
+    private volatile Replicas replicas;
+
+    /** Opens and follows the replication side of block bricks. */
+    public interface Replicas {
+        /** A block brick was opened: attach its replica. */
+        void opened(Brick brick, VolumeRecord v, PoolState state) throws IOException;
+
+        /** The configuration changed while the brick stayed open. */
+        void changed(Brick brick, VolumeRecord v, PoolState state) throws IOException;
+
+        /** The brick's replica state for status, filled into s. */
+        void status(Brick brick, BrickState.Builder s);
+    }
+
+    public void setReplicas(Replicas r) {
+        this.replicas = r;
+    }
 
     public BrickManager(String nodeUuid, String memberName, int port) {
         this.nodeUuid = nodeUuid;
@@ -93,15 +110,36 @@ public final class BrickManager implements AutoCloseable {
             }
         }
         failures.keySet().retainAll(wanted.keySet());
+        Replicas r = replicas;
         for (var e : wanted.entrySet()) {
-            if (open.containsKey(e.getKey())) continue;
+            Brick already = open.get(e.getKey());
+            if (already != null) {
+                if (r != null && already.replica() != null) {
+                    try {
+                        r.changed(already, e.getValue(), state);
+                    } catch (IOException | RuntimeException ex) {
+                        LOG.warn("{}: volume {}: brick {}: {}", memberName, e.getValue().getName(), already.path(), ex.toString());
+                    }
+                }
+                continue;
+            }
             String path = wantedPath.get(e.getKey());
             try {
-                open.put(e.getKey(), Brick.open(e.getValue(), Paths.get(path)));
+                Brick b = Brick.open(e.getValue(), Paths.get(path));
+                if (r != null && e.getValue().getType() == io.braid.proto.config.VolumeType.BLOCK) {
+                    try {
+                        r.opened(b, e.getValue(), state);
+                    } catch (IOException | RuntimeException ex) {
+                        b.close();
+                        throw ex;
+                    }
+                }
+                open.put(e.getKey(), b);
                 failures.remove(e.getKey());
                 LOG.info("{}: volume {}: brick {} online", memberName, e.getValue().getName(), path);
             } catch (IOException | RuntimeException ex) {
-                if (!ex.getMessage().equals(failures.put(e.getKey(), ex.getMessage()))) {
+                String why = String.valueOf(ex.getMessage());
+                if (!why.equals(failures.put(e.getKey(), why))) {
                     LOG.warn("{}: volume {}: brick {} cannot start: {}", memberName, e.getValue().getName(), path,
                             ex.getMessage());
                 }
@@ -120,6 +158,8 @@ public final class BrickManager implements AutoCloseable {
             boolean online = open.containsKey(key);
             BrickState.Builder s = BrickState.newBuilder().setPath(b.getPath()).setOnline(online);
             if (online) s.setPid(pid).setPort(port);
+            Replicas r = replicas;
+            if (online && r != null && open.get(key).replica() != null) r.status(open.get(key), s);
             if (failures.containsKey(key)) s.setError(failures.get(key));
             out.add(s.build());
         }

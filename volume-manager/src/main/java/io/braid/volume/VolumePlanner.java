@@ -92,6 +92,10 @@ public final class VolumePlanner {
         if (bricks.size() % replica != 0) {
             throw BraidException.invalid("Incorrect number of bricks supplied %d with count %d", bricks.size(), replica);
         }
+        if (type == VolumeType.BLOCK && bricks.size() != replica) {
+            throw BraidException.invalid("a block volume is one replica set: give exactly %d brick%s, not %d",
+                    replica, replica == 1 ? "" : "s", bricks.size());
+        }
 
         List<BrickRecord> records = new ArrayList<>();
         Set<String> seen = new HashSet<>();

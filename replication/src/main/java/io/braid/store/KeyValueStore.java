@@ -26,12 +26,14 @@ public final class KeyValueStore implements AutoCloseable {
     private final Options options;
     private final RocksDB db;
     private final WriteOptions syncWrites;
+    private final WriteOptions lazyWrites;
 
     private KeyValueStore(Path dir, Options options, RocksDB db) {
         this.dir = dir;
         this.options = options;
         this.db = db;
         this.syncWrites = new WriteOptions().setSync(true);
+        this.lazyWrites = new WriteOptions().setSync(false);
     }
 
     public static KeyValueStore open(Path dir) throws IOException {
@@ -87,8 +89,39 @@ public final class KeyValueStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes without waiting for the disk: the change survives a crash of this process (it is in
+     * the write-ahead log, in the kernel's cache) and reaches stable storage at the next
+     * {@link #syncLog()} or synced batch.
+     */
+    public void putLazily(String key, byte[] value) throws IOException {
+        try {
+            db.put(lazyWrites, key.getBytes(StandardCharsets.UTF_8), value);
+        } catch (RocksDBException e) {
+            throw new IOException("metadata write to " + dir + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    public void deleteLazily(String key) throws IOException {
+        try {
+            db.delete(lazyWrites, key.getBytes(StandardCharsets.UTF_8));
+        } catch (RocksDBException e) {
+            throw new IOException("metadata write to " + dir + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Makes every lazy write so far durable. */
+    public void syncLog() throws IOException {
+        try {
+            db.flushWal(true);
+        } catch (RocksDBException e) {
+            throw new IOException("metadata sync of " + dir + " failed: " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public void close() {
+        lazyWrites.close();
         syncWrites.close();
         db.close();
         options.close();

@@ -1,0 +1,19 @@
+package io.braid.replication;
+
+import io.grpc.Channel;
+import java.util.concurrent.CompletableFuture;
+
+/** What the replication engine needs from the daemon around it. */
+public interface Coordinator {
+    /** A channel to the daemon at address (HOST:PORT), shared and kept open. */
+    Channel channel(String address);
+
+    /** Whether the daemon of a pool member answers its heartbeats now. */
+    boolean reachable(String nodeUuid);
+
+    /**
+     * Records in the configuration store that a brick of the set is (or is no longer) out of
+     * sync, at the given epoch. Fails when the store has no quorum or the epoch is stale.
+     */
+    CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync);
+}

@@ -1,0 +1,200 @@
+package io.braid.replication;
+
+import com.google.protobuf.ByteString;
+import io.braid.nbd.BlockExport;
+import io.braid.nbd.NbdError;
+import io.braid.proto.replication.IoKind;
+import io.braid.proto.replication.IoReply;
+import io.braid.proto.replication.IoRequest;
+import io.braid.proto.replication.ReplicationGrpc;
+import io.grpc.stub.StreamObserver;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A block volume as any server exports it: requests go to the local primary when this server
+ * holds it, else over a BlockIo stream to the server that does. When the primary's server goes
+ * away, requests in flight wait and are sent again to the new primary, for up to the ping
+ * timeout plus {@link #FAILOVER_GRACE_SECONDS}: every NBD request is idempotent, so a client
+ * connected here rides through a failover.
+ */
+public final class RoutedExport implements BlockExport {
+    private static final Logger LOG = LoggerFactory.getLogger(RoutedExport.class);
+    static final int FAILOVER_GRACE_SECONDS = 15;
+    private static final ScheduledExecutorService RETRY = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "io-retry");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final String volume;
+    private final Supplier<SetView> view;
+    private final Supplier<PrimaryEngine> local;
+    private final Coordinator coordinator;
+    private final AtomicLong ids = new AtomicLong();
+    private final Map<Long, Call> inflight = new ConcurrentHashMap<>();
+    private StreamObserver<IoRequest> stream;   // guarded by this
+    private String streamAddress;               // guarded by this
+
+    private record Call(IoRequest request, CompletableFuture<IoReply> done, long deadlineNanos) {}
+
+    public RoutedExport(String volume, Supplier<SetView> view, Supplier<PrimaryEngine> local, Coordinator coordinator) {
+        this.volume = volume;
+        this.view = view;
+        this.local = local;
+        this.coordinator = coordinator;
+    }
+
+    @Override
+    public long size() {
+        return view.get().size();
+    }
+
+    @Override
+    public CompletableFuture<ByteBuffer> read(long offset, int length) {
+        PrimaryEngine p = local.get();
+        if (p != null) return p.read(offset, length);
+        return call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
+                .thenApply(r -> r.getData().asReadOnlyByteBuffer());
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, ByteBuffer data, boolean fua) {
+        PrimaryEngine p = local.get();
+        if (p != null) return p.write(offset, data, fua);
+        return call(IoRequest.newBuilder().setKind(IoKind.WRITE).setOffset(offset).setLength(data.remaining())
+                .setData(ByteString.copyFrom(data.duplicate())).setFua(fua)).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        PrimaryEngine p = local.get();
+        if (p != null) return p.flush();
+        return call(IoRequest.newBuilder().setKind(IoKind.FLUSH)).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
+        PrimaryEngine p = local.get();
+        if (p != null) return p.trim(offset, length, fua);
+        return call(IoRequest.newBuilder().setKind(IoKind.TRIM).setOffset(offset).setLength(length).setFua(fua))
+                .thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean fua, boolean noHole) {
+        PrimaryEngine p = local.get();
+        if (p != null) return p.writeZeroes(offset, length, fua, noHole);
+        return call(IoRequest.newBuilder().setKind(IoKind.WRITE_ZEROES).setOffset(offset).setLength(length)
+                .setFua(fua).setNoHole(noHole)).thenApply(r -> null);
+    }
+
+    private CompletableFuture<IoReply> call(IoRequest.Builder b) {
+        long id = ids.incrementAndGet();
+        long grace = TimeUnit.SECONDS.toNanos(view.get().options().pingTimeoutSeconds() + FAILOVER_GRACE_SECONDS);
+        Call c = new Call(b.setId(id).setVolume(volume).build(), new CompletableFuture<>(), System.nanoTime() + grace);
+        inflight.put(id, c);
+        send(c);
+        return c.done();
+    }
+
+    private void send(Call c) {
+        if (c.done().isDone()) return;
+        PrimaryEngine p = local.get();
+        if (p != null) {
+            // This server became the primary while the call waited.
+            inflight.remove(c.request().getId());
+            runLocally(p, c);
+            return;
+        }
+        try {
+            synchronized (this) {
+                String target = view.get().primaryMember().address();
+                if (stream == null || !target.equals(streamAddress)) {
+                    if (stream != null) stream.onCompleted();
+                    streamAddress = target;
+                    stream = ReplicationGrpc.newStub(coordinator.channel(target)).blockIo(new Replies(target));
+                }
+                stream.onNext(c.request());
+            }
+        } catch (RuntimeException e) {
+            retryLater(c, e.getMessage());
+        }
+    }
+
+    private void runLocally(PrimaryEngine p, Call c) {
+        IoRequest r = c.request();
+        CompletableFuture<?> f = switch (r.getKind()) {
+            case READ -> p.read(r.getOffset(), (int) r.getLength()).thenAccept(b -> c.done().complete(
+                    IoReply.newBuilder().setData(ByteString.copyFrom(b)).build()));
+            case WRITE -> p.write(r.getOffset(), r.getData().asReadOnlyByteBuffer(), r.getFua());
+            case FLUSH -> p.flush();
+            case TRIM -> p.trim(r.getOffset(), r.getLength(), r.getFua());
+            default -> p.writeZeroes(r.getOffset(), r.getLength(), r.getFua(), r.getNoHole());
+        };
+        f.whenComplete((v, e) -> {
+            if (e != null) c.done().completeExceptionally(e);
+            else c.done().complete(IoReply.getDefaultInstance());
+        });
+    }
+
+    private void retryLater(Call c, String why) {
+        if (System.nanoTime() > c.deadlineNanos()) {
+            inflight.remove(c.request().getId());
+            c.done().completeExceptionally(new NbdError(NbdError.EIO, "primary of " + volume + " unreachable: " + why));
+            return;
+        }
+        RETRY.schedule(() -> send(c), 300, TimeUnit.MILLISECONDS);
+    }
+
+    private final class Replies implements StreamObserver<IoReply> {
+        private final String address;
+
+        Replies(String address) {
+            this.address = address;
+        }
+
+        @Override
+        public void onNext(IoReply r) {
+            Call c = inflight.get(r.getId());
+            if (c == null) return;
+            if (r.getErrno() == ReplicationService.NOT_PRIMARY) {
+                retryLater(c, r.getMessage());
+                return;
+            }
+            inflight.remove(r.getId());
+            if (r.getErrno() != 0) c.done().completeExceptionally(new NbdError(r.getErrno(), r.getMessage()));
+            else c.done().complete(r);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            streamGone(t.getMessage());
+        }
+
+        @Override
+        public void onCompleted() {
+            streamGone("stream closed");
+        }
+
+        private void streamGone(String why) {
+            synchronized (RoutedExport.this) {
+                if (address.equals(streamAddress)) {
+                    stream = null;
+                    streamAddress = null;
+                }
+            }
+            LOG.debug("{}: forwarding stream to {} ended: {}", volume, address, why);
+            for (Call c : inflight.values()) retryLater(c, why);
+        }
+    }
+}
