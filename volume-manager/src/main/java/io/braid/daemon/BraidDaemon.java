@@ -80,7 +80,8 @@ public final class BraidDaemon implements AutoCloseable {
             PoolCommands poolCommands = new PoolCommands(self, pool, clients, monitor);
             VolumeCommands volumeCommands = new VolumeCommands(self, pool, clients, monitor, poolCommands);
             server = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
-                    .addService(new ManagementServiceImpl(poolCommands, volumeCommands))
+                    .addService(new ManagementServiceImpl(poolCommands, volumeCommands,
+                            new io.braid.rpc.BlockCommands(pool, clients, poolCommands, volumeCommands, blockVolumes)))
                     .addService(peerService)
                     .addService(new ReplicationService(blockVolumes))
                     .maxInboundMessageSize(64 << 20)

@@ -26,8 +26,10 @@ public final class ManagementServiceImpl extends ManagementGrpc.ManagementImplBa
 
     private final PoolCommands pool;
     private final VolumeCommands volumes;
+    private final BlockCommands blocks;
 
-    public ManagementServiceImpl(PoolCommands pool, VolumeCommands volumes) {
+    public ManagementServiceImpl(PoolCommands pool, VolumeCommands volumes, BlockCommands blocks) {
+        this.blocks = blocks;
         this.pool = pool;
         this.volumes = volumes;
     }
@@ -121,5 +123,20 @@ public final class ManagementServiceImpl extends ManagementGrpc.ManagementImplBa
     @Override
     public void optionHelp(Empty req, StreamObserver<VolumeGetReply> out) {
         Rpc.reply(out, VolumeCommands::help);
+    }
+
+    @Override
+    public void volumeHeal(io.braid.proto.admin.HealRequest req, StreamObserver<io.braid.proto.admin.HealReply> out) {
+        Rpc.reply(out, () -> blocks.heal(req));
+    }
+
+    @Override
+    public void volumeVerify(io.braid.proto.admin.VerifyRequest req, StreamObserver<io.braid.proto.admin.VerifyReply> out) {
+        Rpc.reply(out, () -> blocks.verify(req.getName(), req.getRepair()));
+    }
+
+    @Override
+    public void volumeResize(io.braid.proto.admin.ResizeRequest req, StreamObserver<OpReply> out) {
+        Rpc.reply(out, () -> OpReply.newBuilder().setMessage(blocks.resize(req.getName(), req.getSize())).build());
     }
 }

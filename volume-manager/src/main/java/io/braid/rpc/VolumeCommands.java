@@ -59,7 +59,7 @@ public final class VolumeCommands {
         this.poolCommands = poolCommands;
     }
 
-    private VolumeRecord existing(PoolState s, String name) {
+    VolumeRecord existing(PoolState s, String name) {
         return s.volume(name).orElseThrow(() -> BraidException.notFound("Volume %s does not exist", name));
     }
 
@@ -224,42 +224,73 @@ public final class VolumeCommands {
             vols.add(v);
         }
         List<VolumeStatusEntry> out = new ArrayList<>();
-        for (VolumeRecord v : vols) {
-            Map<String, BrickState> states = new HashMap<>();
-            hostsOf(s, v).parallelStream().forEach(h -> {
-                try {
-                    for (BrickState bs : clients.peer(h.getAddress(), 2000)
-                            .brickStatus(BrickStatusRequest.newBuilder().setVolume(v.getName()).build()).getBricksList()) {
-                        synchronized (states) {
-                            states.put(h.getUuid() + ":" + bs.getPath(), bs);
-                        }
+        for (VolumeRecord v : vols) out.add(statusOf(s, v));
+        return out;
+    }
+
+    /** Every brick's state as its own server reports it; a brick whose server is down is absent. */
+    public Map<String, BrickState> gather(PoolState s, VolumeRecord v) {
+        Map<String, BrickState> states = new HashMap<>();
+        hostsOf(s, v).parallelStream().forEach(h -> {
+            try {
+                for (BrickState bs : clients.peer(h.getAddress(), 2000)
+                        .brickStatus(BrickStatusRequest.newBuilder().setVolume(v.getName()).build()).getBricksList()) {
+                    synchronized (states) {
+                        states.put(h.getUuid() + ":" + bs.getPath(), bs);
                     }
-                } catch (StatusRuntimeException e) {
-                    // unreachable server: its bricks are offline
                 }
-            });
-            VolumeStatusEntry.Builder e = VolumeStatusEntry.newBuilder().setName(v.getName()).setType(typeOf(v));
-            for (int i = 0; i < v.getBricksCount(); i++) {
-                BrickRecord r = v.getBricks(i);
-                BrickState bs = states.get(r.getNodeUuid() + ":" + r.getPath());
-                boolean online = bs != null && bs.getOnline();
-                int set = i / v.getReplicaCount();
-                String role = r.getArbiter() ? "arbiter"
-                        : (i % v.getReplicaCount() == v.getSets(set).getPrimary() ? "primary" : "secondary");
-                BrickStatus.Builder b = BrickStatus.newBuilder()
-                        .setName(r.getHost() + ":" + r.getPath())
-                        .setHostname(r.getHost())
-                        .setPath(r.getPath())
-                        .setHostUuid(r.getNodeUuid())
-                        .setOnline(online)
-                        .setRole(role)
-                        .setState(online ? "UpToDate" : "Unknown");
-                if (online) b.setPort(bs.getPort()).setPid(bs.getPid());
-                e.addBricks(b);
+            } catch (StatusRuntimeException e) {
+                // unreachable server: its bricks are offline
             }
-            out.add(e.build());
+        });
+        return states;
+    }
+
+    /** What the primaries report about other bricks, by brick name HOST:PATH. */
+    public static Map<String, io.braid.proto.peer.PeerSync> peerSync(Map<String, BrickState> states) {
+        Map<String, io.braid.proto.peer.PeerSync> out = new HashMap<>();
+        for (BrickState bs : states.values()) {
+            if (!"primary".equals(bs.getRole())) continue;
+            for (io.braid.proto.peer.PeerSync p : bs.getPeersList()) out.put(p.getBrick(), p);
         }
         return out;
+    }
+
+    public VolumeStatusEntry statusOf(PoolState s, VolumeRecord v) {
+        Map<String, BrickState> states = gather(s, v);
+        Map<String, io.braid.proto.peer.PeerSync> peers = peerSync(states);
+        VolumeStatusEntry.Builder e = VolumeStatusEntry.newBuilder().setName(v.getName()).setType(typeOf(v));
+        for (int i = 0; i < v.getBricksCount(); i++) {
+            BrickRecord r = v.getBricks(i);
+            String name = r.getHost() + ":" + r.getPath();
+            BrickState bs = states.get(r.getNodeUuid() + ":" + r.getPath());
+            boolean online = bs != null && bs.getOnline();
+            int set = i / v.getReplicaCount();
+            String role = r.getArbiter() ? "arbiter"
+                    : (i % v.getReplicaCount() == v.getSets(set).getPrimary() ? "primary" : "secondary");
+            String state = online ? "UpToDate" : "Unknown";
+            if (online && !bs.getRole().isEmpty()) {
+                role = bs.getRole();
+                state = bs.getState();
+            }
+            BrickStatus.Builder b = BrickStatus.newBuilder()
+                    .setName(name)
+                    .setHostname(r.getHost())
+                    .setPath(r.getPath())
+                    .setHostUuid(r.getNodeUuid())
+                    .setOnline(online)
+                    .setRole(role)
+                    .setState(state);
+            if (online) b.setPort(bs.getPort()).setPid(bs.getPid());
+            if (bs != null && bs.hasLastResync()) {
+                b.setLastResync(io.braid.proto.admin.LastResync.newBuilder().setKind(bs.getLastResync().getKind())
+                        .setBytes(bs.getLastResync().getBytes()).setSeconds(bs.getLastResync().getSeconds()));
+            }
+            io.braid.proto.peer.PeerSync ps = peers.get(name);
+            if (ps != null) b.setOutOfSyncBytes(ps.getOutOfSyncBytes()).setSplitBrain(ps.getSplitBrain());
+            e.addBricks(b);
+        }
+        return e.build();
     }
 
     public void set(String name, String key, String value) {
