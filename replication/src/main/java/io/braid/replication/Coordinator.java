@@ -13,7 +13,8 @@ public interface Coordinator {
 
     /**
      * Records in the configuration store that a brick of the set is (or is no longer) out of
-     * sync, at the given epoch. Fails when the store has no quorum or the epoch is stale.
+     * sync, at the given epoch. Fails when the store has no quorum, or with
+     * {@link StaleEpochException} when the epoch is stale.
      */
     CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync);
 }

@@ -257,7 +257,13 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             if (f != null && !f.isCompletedExceptionally()) return f;
             boolean availabilityFirst = "none".equals(view.options().quorumType());
             f = coordinator.markSync(view.volume(), view.epoch(), link.index, false).handle((v, e) -> {
-                if (e == null || availabilityFirst) return null;
+                if (e == null) return null;
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause instanceof StaleEpochException) {
+                    // Another brick is primary now: this one must not acknowledge anything more.
+                    throw new NbdError(NbdError.EIO, "no longer the primary of " + view.volume() + ": " + cause.getMessage());
+                }
+                if (availabilityFirst) return null;
                 throw new NbdError(NbdError.EIO, "cannot record that " + link.peer.brick()
                         + " is out of sync (" + PeerLink.rootMessage(e) + "): refusing to acknowledge writes");
             });

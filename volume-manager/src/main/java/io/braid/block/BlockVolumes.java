@@ -24,6 +24,7 @@ import io.braid.replication.ReplicaNode;
 import io.braid.replication.ReplicaRegistry;
 import io.braid.replication.RoutedExport;
 import io.braid.replication.SetView;
+import io.braid.replication.StaleEpochException;
 import io.braid.rpc.PeerClients;
 import io.braid.rpc.PeerMonitor;
 import io.braid.volume.Brick;
@@ -223,8 +224,15 @@ public final class BlockVolumes implements ReplicaRegistry, BlockExports, Coordi
     @Override
     public CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync) {
         try {
-            return CompletableFuture.runAsync(() -> pool.submit(ConfigCommand.newBuilder().setMarkSync(MarkSync.newBuilder()
-                    .setName(volume).setSet(0).setEpoch(epoch).setBrick(brick).setInSync(inSync)).build()), submitter);
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    pool.submit(ConfigCommand.newBuilder().setMarkSync(MarkSync.newBuilder()
+                            .setName(volume).setSet(0).setEpoch(epoch).setBrick(brick).setInSync(inSync)).build());
+                } catch (io.braid.util.BraidException e) {
+                    if (String.valueOf(e.getMessage()).startsWith("stale epoch")) throw new StaleEpochException(e.getMessage());
+                    throw e;
+                }
+            }, submitter);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             return CompletableFuture.failedFuture(new IllegalStateException("braidd is stopping"));
         }
