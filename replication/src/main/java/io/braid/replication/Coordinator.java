@@ -17,4 +17,12 @@ public interface Coordinator {
      * {@link StaleEpochException} when the epoch is stale.
      */
     CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync);
+
+    /**
+     * Completes with true once this server's copy of the configuration is known to be current
+     * (everything ordered before now is applied here) and still names brick primary at epoch;
+     * false if it no longer does. A primary serves nothing before this: a server that restarts
+     * with an old configuration must not act on it.
+     */
+    CompletableFuture<Boolean> confirmPrimary(String volume, long epoch, int brick);
 }

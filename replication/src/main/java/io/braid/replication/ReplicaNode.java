@@ -80,9 +80,7 @@ public final class ReplicaNode implements AutoCloseable {
         if (shouldLead && primary == null) {
             Receiver r = receiver;
             if (r != null) r.fail("this brick is now the primary");
-            PrimaryEngine p = new PrimaryEngine(self, image, meta, coordinator, v);
-            p.start();
-            primary = p;
+            confirmThenLead(v);
         } else if (!shouldLead && primary != null) {
             LOG.info("{}: {} is no longer primary (epoch {} made {} primary)", v.volume(), self, v.epoch(),
                     v.primaryMember().brick());
@@ -95,6 +93,33 @@ public final class ReplicaNode implements AutoCloseable {
         if (r != null && (r.epoch < v.epoch() || old.epoch() < v.epoch() && !r.from.equals(v.primaryMember().brick()))) {
             r.fail("epoch " + v.epoch() + " has another primary");
         }
+    }
+
+    private boolean confirming; // guarded by this
+
+    /** Starts the engine once the configuration store confirms this view is current. */
+    private void confirmThenLead(SetView v) {
+        if (confirming) return;
+        confirming = true;
+        coordinator.confirmPrimary(v.volume(), v.epoch(), v.primary()).whenComplete((ok, e) -> {
+            synchronized (this) {
+                confirming = false;
+                SetView now = view;
+                boolean still = !closed && primary == null && now.epoch() == v.epoch()
+                        && now.primaryMember().brick().equals(self);
+                if (e == null && Boolean.TRUE.equals(ok) && still) {
+                    try {
+                        PrimaryEngine p = new PrimaryEngine(self, image, meta, coordinator, now);
+                        p.start();
+                        primary = p;
+                    } catch (IOException ex) {
+                        LOG.warn("{}: cannot start as primary: {}", now.volume(), ex.getMessage());
+                    }
+                } else if (e != null) {
+                    LOG.info("{}: {} waits to serve as primary: {}", now.volume(), self, PeerLink.rootMessage(e));
+                }
+            }
+        });
     }
 
     /** The engine when this brick is the primary, else null. */

@@ -58,6 +58,11 @@ class ReplicationEngineTest {
         }
 
         @Override
+        public CompletableFuture<Boolean> confirmPrimary(String volume, long epoch, int brick) {
+            return CompletableFuture.completedFuture(true);
+        }
+
+        @Override
         public CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync) {
             marks.add(brick + (inSync ? " in" : " out"));
             return CompletableFuture.completedFuture(null);

@@ -5,6 +5,7 @@ import io.braid.config.PoolState;
 import io.braid.daemon.Member;
 import io.braid.nbd.BlockExport;
 import io.braid.nbd.BlockExports;
+import io.braid.proto.config.Barrier;
 import io.braid.proto.config.BrickRecord;
 import io.braid.proto.config.ConfigCommand;
 import io.braid.proto.config.MarkSync;
@@ -235,6 +236,45 @@ public final class BlockVolumes implements ReplicaRegistry, BlockExports, Coordi
             }, submitter);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             return CompletableFuture.failedFuture(new IllegalStateException("braidd is stopping"));
+        }
+    }
+
+    @Override
+    public CompletableFuture<Boolean> confirmPrimary(String volume, long epoch, int brick) {
+        CompletableFuture<Boolean> out = new CompletableFuture<>();
+        confirm(volume, epoch, brick, out, System.nanoTime());
+        return out;
+    }
+
+    private void confirm(String volume, long epoch, int brick, CompletableFuture<Boolean> out, long started) {
+        try {
+            submitter.execute(() -> {
+                try {
+                    long index = pool.submit(ConfigCommand.newBuilder().setBarrier(Barrier.getDefaultInstance()).build());
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (pool.state().appliedIndex() < index && System.nanoTime() < deadline) Thread.sleep(10);
+                    Optional<VolumeRecord> v = pool.state().volume(volume);
+                    out.complete(v.isPresent() && v.get().getSetsCount() > 0 && v.get().getSets(0).getEpoch() == epoch
+                            && v.get().getSets(0).getPrimary() == brick);
+                } catch (InterruptedException e) {
+                    out.completeExceptionally(e);
+                } catch (RuntimeException e) {
+                    Optional<VolumeRecord> v = pool.state().volume(volume);
+                    boolean availabilityFirst = v.isPresent()
+                            && "none".equals(VolumeOptions.effective(v.get(), VolumeOptions.QUORUM_TYPE));
+                    if (availabilityFirst && System.nanoTime() - started > TimeUnit.SECONDS.toNanos(
+                            Integer.parseInt(VolumeOptions.effective(v.get(), VolumeOptions.PING_TIMEOUT)))) {
+                        // Without quorum a replica-2 volume stays available on the configuration it has.
+                        LOG.info("{}: configuration store unreachable; serving as primary without confirmation"
+                                + " (cluster.quorum-type none)", volume);
+                        out.complete(true);
+                        return;
+                    }
+                    failover.schedule(() -> confirm(volume, epoch, brick, out, started), 1, TimeUnit.SECONDS);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            out.completeExceptionally(new IllegalStateException("braidd is stopping"));
         }
     }
 

@@ -176,6 +176,9 @@ public final class ConfigApplier {
                 if (c.getSize() < v.getSize()) return Outcome.refused(s, "shrinking a volume is not supported");
                 put(volumes, writes, v.toBuilder().setSize(c.getSize()).build());
             }
+            case BARRIER -> {
+                // nothing changes; the applied index moves
+            }
             default -> {
                 return Outcome.refused(s, "unknown configuration command");
             }
