@@ -30,10 +30,8 @@ final class NbdProtocol {
     static final int REP_SERVER = 2;
     static final int REP_INFO = 3;
     static final int REP_ERR_UNSUP = 0x80000000 | 1;
-    static final int REP_ERR_POLICY = 0x80000000 | 2;
     static final int REP_ERR_INVALID = 0x80000000 | 3;
     static final int REP_ERR_UNKNOWN = 0x80000000 | 6;
-    static final int REP_ERR_SHUTDOWN = 0x80000000 | 7;
     static final int REP_ERR_TOO_BIG = 0x80000000 | 9;
 
     // Information types of NBD_OPT_INFO / NBD_OPT_GO.
@@ -44,7 +42,6 @@ final class NbdProtocol {
 
     // Transmission flags (16 bits).
     static final int FLAG_HAS_FLAGS = 1;
-    static final int FLAG_READ_ONLY = 1 << 1;
     static final int FLAG_SEND_FLUSH = 1 << 2;
     static final int FLAG_SEND_FUA = 1 << 3;
     static final int FLAG_SEND_TRIM = 1 << 5;

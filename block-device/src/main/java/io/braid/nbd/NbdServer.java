@@ -17,6 +17,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -65,6 +66,11 @@ public final class NbdServer implements Closeable {
     /** Binds the listening socket; fails with a one-line reason if the address is taken or unknown. */
     public synchronized void start() throws IOException {
         if (listener != null) throw new IllegalStateException("NBD server already started");
+        // Daemons on one machine share port 10809, each on its own address: a wildcard bind would take them all.
+        if (InetAddress.getByName(bindHost).isAnyLocalAddress()) {
+            throw new IOException("cannot listen for NBD on " + bindHost + ":" + requestedPort
+                    + ": bind the server's own address, not the wildcard address");
+        }
         acceptor = new NioEventLoopGroup(1, new DefaultThreadFactory("nbd-accept", true));
         workers = new NioEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 new DefaultThreadFactory("nbd-io", true));

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * back to it once, to write the reply. While the connection has as many requests or payload bytes
  * in flight as {@link NbdLimits} allows, or its outbound buffer is over the high watermark, parsing
  * stops and autoRead is turned off; the bytes already read wait in {@code buffered} until a reply
- * makes room.
+ * makes room. A WRITE's payload is copied, as it arrives, into a pooled buffer of its own; the
+ * export sees it as a ByteBuffer and the buffer is released when the export's future completes.
  *
  * <p>Protocol breaches end the connection: a wrong request magic after the replies in flight are
  * written, a WRITE longer than the maximum payload at once (its payload cannot be skipped safely).

@@ -49,6 +49,6 @@ final class LeakWatcher {
                 buf.release();
             }
         }
-        assertEquals(List.of(), LEAKS, "Netty reported leaked buffers");
+        assertEquals(0, LEAKS.size(), () -> "Netty reported " + LEAKS.size() + " leaked buffers; the first:\n" + LEAKS.get(0));
     }
 }

@@ -239,15 +239,15 @@ class TestHandshake {
 
     @Test
     void slowHandshakeIsClosedButTransmissionIsNot() throws Exception {
-        NbdLimits limits = new NbdLimits(64, 128 << 20, 64 << 10, Duration.ofMillis(300));
+        NbdLimits limits = new NbdLimits(64, 128 << 20, 64 << 10, Duration.ofSeconds(1));
         try (NbdServer quick = new NbdServer("127.0.0.1", 0, new TestExports().add("disk", disk), limits)) {
             quick.start();
             try (NbdTestClient idle = NbdTestClient.negotiating(quick.port());
                  NbdTestClient busy = NbdTestClient.opened(quick.port(), "disk")) {
                 idle.out.flush();
                 assertTrue(idle.closedByServer());
-                Thread.sleep(400);
-                assertArrayEquals(new byte[2], busy.read(100, 2));
+                Thread.sleep(1200);
+                assertArrayEquals(new byte[2], busy.read(100, 2), "the timeout ends with the handshake");
             }
         }
     }
@@ -260,6 +260,8 @@ class TestHandshake {
             assertTrue(e.getMessage().contains("127.0.0.1:" + taken.getLocalPort()), e.getMessage());
             second.close();
         }
+        IOException wildcard = assertThrows(IOException.class, () -> new NbdServer("0.0.0.0", 0, new TestExports()).start());
+        assertTrue(wildcard.getMessage().contains("wildcard"), wildcard.getMessage());
     }
 
     @Test

@@ -218,6 +218,9 @@ class TestTransmission {
                 for (int i = 0; i < total; i++) c.request(0, CMD_READ, i, i * 4096L, 4096, null);
                 return null;
             });
+            held.awaitHeld(64);
+            Thread.sleep(200);
+            assertEquals(64, held.heldCount(), "the server stops taking requests at 64 in flight");
             List<Long> cookies = drain(c, held, total, 4096);
             sent.get();
             assertEquals(64, held.maxHeld(), "at most 64 requests in the export at once");
@@ -234,6 +237,9 @@ class TestTransmission {
                 for (int i = 0; i < 20; i++) c.request(0, CMD_WRITE, i, i * 16384L, 16384, pattern(16384, i));
                 return null;
             });
+            held.awaitHeld(4);
+            Thread.sleep(200);
+            assertEquals(4, held.heldCount(), "the server stops taking requests at 64 KiB in flight");
             drain(c, held, 20, 0);
             sent.get();
             assertEquals(4, held.maxHeld(), "64 KiB of 16 KiB writes");
