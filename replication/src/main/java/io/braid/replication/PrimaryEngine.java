@@ -42,8 +42,14 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
     private volatile SetView view;
     private long seq;
     private volatile boolean closed;
+    /** When the last configuration barrier that confirmed this primary's epoch started. */
+    private volatile long leaseStartNanos;
+    private volatile boolean renewing;
+    private volatile long lastReadNanos;
 
-    PrimaryEngine(String self, BlockImage image, ReplicaMeta meta, Coordinator coordinator, SetView view) {
+    PrimaryEngine(String self, BlockImage image, ReplicaMeta meta, Coordinator coordinator, SetView view,
+                  long confirmedAtNanos) {
+        this.leaseStartNanos = confirmedAtNanos;
         this.self = self;
         this.image = image;
         this.meta = meta;
@@ -71,6 +77,7 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         for (PeerLink l : links.values()) l.start();
         timer.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
         timer.scheduleWithFixedDelay(this::saveQuietly, 1, 1, TimeUnit.SECONDS);
+        timer.scheduleWithFixedDelay(this::renewLease, 300, 300, TimeUnit.MILLISECONDS);
         LOG.info("{}: {} is primary at epoch {}", view.volume(), self, view.epoch());
     }
 
@@ -115,9 +122,43 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         return image.size();
     }
 
+    /**
+     * Reads are served only under a lease: a configuration barrier that confirmed this epoch
+     * started less than half a ping timeout ago. Another brick is promoted only after this
+     * server was unreachable for a whole ping timeout, so a primary that was frozen or cut off
+     * never answers a read from an image that a newer primary has moved past.
+     */
+    private boolean leaseValid() {
+        long lease = TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds()) / 2;
+        return System.nanoTime() - leaseStartNanos < lease;
+    }
+
+    /** Renews the lease ahead of time while reads come in; an idle volume writes no barriers. */
+    private void renewLease() {
+        long pt = TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds());
+        long now = System.nanoTime();
+        if (closed || renewing || now - leaseStartNanos < pt / 6 || now - lastReadNanos > pt) return;
+        renewing = true;
+        boolean availabilityFirst = "none".equals(view.options().quorumType());
+        coordinator.confirmPrimary(view.volume(), view.epoch(), view.primary()).whenComplete((ok, e) -> {
+            renewing = false;
+            if (e == null && Boolean.TRUE.equals(ok)) {
+                // Without quorum the confirmation may have waited out the store: count from now.
+                leaseStartNanos = Math.max(leaseStartNanos, availabilityFirst ? System.nanoTime() : now);
+            }
+        });
+    }
+
     @Override
     public CompletableFuture<ByteBuffer> read(long offset, int length) {
         try {
+            checkOpen();
+            lastReadNanos = System.nanoTime();
+            if (!leaseValid()) {
+                renewLease();
+                throw new NbdError(ReplicationService.NOT_PRIMARY, "primary lease of " + view.volume()
+                        + " expired: waiting for the configuration store to confirm it");
+            }
             checkRange(offset, length);
             return CompletableFuture.completedFuture(image.read(offset, length));
         } catch (IOException e) {

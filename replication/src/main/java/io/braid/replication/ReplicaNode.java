@@ -101,6 +101,7 @@ public final class ReplicaNode implements AutoCloseable {
     private void confirmThenLead(SetView v) {
         if (confirming) return;
         confirming = true;
+        long started = System.nanoTime();
         coordinator.confirmPrimary(v.volume(), v.epoch(), v.primary()).whenComplete((ok, e) -> {
             synchronized (this) {
                 confirming = false;
@@ -109,7 +110,7 @@ public final class ReplicaNode implements AutoCloseable {
                         && now.primaryMember().brick().equals(self);
                 if (e == null && Boolean.TRUE.equals(ok) && still) {
                     try {
-                        PrimaryEngine p = new PrimaryEngine(self, image, meta, coordinator, now);
+                        PrimaryEngine p = new PrimaryEngine(self, image, meta, coordinator, now, started);
                         p.start();
                         primary = p;
                     } catch (IOException ex) {

@@ -45,7 +45,31 @@ public final class RoutedExport implements BlockExport {
     private StreamObserver<IoRequest> stream;   // guarded by this
     private String streamAddress;               // guarded by this
 
-    private record Call(IoRequest request, CompletableFuture<IoReply> done, long deadlineNanos) {}
+    /** One forwarded request: where it went last and when, so a silent primary is noticed. */
+    private static final class Call {
+        final IoRequest request;
+        final CompletableFuture<IoReply> done = new CompletableFuture<>();
+        final long deadlineNanos;
+        volatile String sentTo;
+        volatile long sentNanos;
+
+        Call(IoRequest request, long deadlineNanos) {
+            this.request = request;
+            this.deadlineNanos = deadlineNanos;
+        }
+
+        IoRequest request() {
+            return request;
+        }
+
+        CompletableFuture<IoReply> done() {
+            return done;
+        }
+
+        long deadlineNanos() {
+            return deadlineNanos;
+        }
+    }
 
     public RoutedExport(String volume, Supplier<SetView> view, Supplier<PrimaryEngine> local, Coordinator coordinator) {
         this.volume = volume;
@@ -62,7 +86,18 @@ public final class RoutedExport implements BlockExport {
     @Override
     public CompletableFuture<ByteBuffer> read(long offset, int length) {
         PrimaryEngine p = local.get();
-        if (p != null) return p.read(offset, length);
+        if (p != null) {
+            // A local primary whose lease is not confirmed answers NOT_PRIMARY: wait for it (or for
+            // the new primary) like any forwarded request.
+            return p.read(offset, length).exceptionallyCompose(e -> {
+                Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (t instanceof NbdError n && n.errno() == ReplicationService.NOT_PRIMARY) {
+                    return call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
+                            .thenApply(r -> r.getData().asReadOnlyByteBuffer());
+                }
+                return CompletableFuture.failedFuture(t);
+            });
+        }
         return call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
                 .thenApply(r -> r.getData().asReadOnlyByteBuffer());
     }
@@ -101,7 +136,8 @@ public final class RoutedExport implements BlockExport {
     private CompletableFuture<IoReply> call(IoRequest.Builder b) {
         long id = ids.incrementAndGet();
         long grace = TimeUnit.SECONDS.toNanos(view.get().options().pingTimeoutSeconds() + FAILOVER_GRACE_SECONDS);
-        Call c = new Call(b.setId(id).setVolume(volume).build(), new CompletableFuture<>(), System.nanoTime() + grace);
+        Call c = new Call(b.setId(id).setVolume(volume).build(), System.nanoTime() + grace);
+        ensureSweeper();
         inflight.put(id, c);
         send(c);
         return c.done();
@@ -124,6 +160,8 @@ public final class RoutedExport implements BlockExport {
                     streamAddress = target;
                     stream = ReplicationGrpc.newStub(coordinator.channel(target)).blockIo(new Replies(target));
                 }
+                c.sentTo = target;
+                c.sentNanos = System.nanoTime();
                 stream.onNext(c.request());
             }
         } catch (RuntimeException e) {
@@ -142,9 +180,51 @@ public final class RoutedExport implements BlockExport {
             default -> p.writeZeroes(r.getOffset(), r.getLength(), r.getFua(), r.getNoHole());
         };
         f.whenComplete((v, e) -> {
-            if (e != null) c.done().completeExceptionally(e);
-            else c.done().complete(IoReply.getDefaultInstance());
+            Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (t instanceof NbdError n && n.errno() == ReplicationService.NOT_PRIMARY) {
+                inflight.put(c.request().getId(), c);
+                retryLater(c, n.getMessage());
+            } else if (t != null) {
+                c.done().completeExceptionally(t);
+            } else if (!c.done().isDone()) {
+                c.done().complete(IoReply.getDefaultInstance());
+            }
         });
+    }
+
+    private boolean sweeping; // guarded by this
+
+    private synchronized void ensureSweeper() {
+        if (sweeping) return;
+        sweeping = true;
+        RETRY.scheduleWithFixedDelay(this::sweep, 500, 500, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * A primary that is frozen (not dead) keeps its stream open and never answers. Calls that
+     * wait past their deadline fail; calls sent to a server that is no longer the primary are
+     * sent again to the one that is (every NBD request is idempotent; the first answer wins).
+     */
+    private void sweep() {
+        if (inflight.isEmpty()) return;
+        long now = System.nanoTime();
+        String primary;
+        long silent;
+        try {
+            SetView v = view.get();
+            primary = v.primaryMember().address();
+            silent = TimeUnit.SECONDS.toNanos(v.options().pingTimeoutSeconds());
+        } catch (RuntimeException e) {
+            return; // the volume is gone: the calls end at their deadline
+        }
+        for (Call c : inflight.values()) {
+            if (now > c.deadlineNanos()) {
+                retryLater(c, "no answer from " + c.sentTo);
+            } else if (c.sentTo != null && now - c.sentNanos > silent && !primary.equals(c.sentTo)) {
+                LOG.info("{}: resending request {} to the new primary at {}", volume, c.request().getId(), primary);
+                send(c);
+            }
+        }
     }
 
     private void retryLater(Call c, String why) {

@@ -214,7 +214,7 @@ public final class BlockVolumes implements ReplicaRegistry, BlockExports, Coordi
 
     @Override
     public Channel channel(String address) {
-        return clients.channel(address);
+        return clients.dataChannel(address);
     }
 
     @Override

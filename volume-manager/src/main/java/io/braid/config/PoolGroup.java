@@ -85,6 +85,9 @@ public final class PoolGroup implements AutoCloseable {
         // The configuration log is small and kept whole: a member that joins replays it from the start.
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, false);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(properties, false);
+        // Ratis shuts its server down after a JVM pause of 60 s (a SIGSTOPped daemon). A member
+        // that resumes must rejoin and catch up instead: Raft stays safe either way.
+        RaftServerConfigKeys.setCloseThreshold(properties, TimeDuration.valueOf(3650, TimeUnit.DAYS));
         RaftClientConfigKeys.Rpc.setRequestTimeout(properties, TimeDuration.valueOf(3, TimeUnit.SECONDS));
 
         server = RaftServer.newBuilder()

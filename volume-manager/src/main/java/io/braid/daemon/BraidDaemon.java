@@ -85,6 +85,7 @@ public final class BraidDaemon implements AutoCloseable {
                     .addService(peerService)
                     .addService(new ReplicationService(blockVolumes))
                     .maxInboundMessageSize(64 << 20)
+                    .callExecutor(BraidDaemon::dataPlaneExecutor)
                     .build();
             try {
                 server.start();
@@ -124,6 +125,21 @@ public final class BraidDaemon implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The replication stream and forwarded I/O run their callbacks on the transport's threads:
+     * they only write to the page cache or hand work to the primary engine, and a thread switch
+     * per message costs more than the work itself. Everything else uses gRPC's default pool.
+     */
+    private static <ReqT, RespT> java.util.concurrent.Executor dataPlaneExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+                                                                                io.grpc.Metadata headers) {
+        String method = call.getMethodDescriptor().getFullMethodName();
+        if (method.equals(io.braid.proto.replication.ReplicationGrpc.getReplicateMethod().getFullMethodName())
+                || method.equals(io.braid.proto.replication.ReplicationGrpc.getBlockIoMethod().getFullMethodName())) {
+            return Runnable::run;
+        }
+        return null;
     }
 
     private static String rootMessage(Throwable e) {

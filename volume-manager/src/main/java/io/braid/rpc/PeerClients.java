@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 /** One channel per other member, opened on first use and kept. */
 public final class PeerClients implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final Map<String, ManagedChannel> dataChannels = new ConcurrentHashMap<>();
 
     /** A stub for the member at canonical "ip:port", with the given deadline. */
     public PeerServiceGrpc.PeerServiceBlockingStub peer(String address, long deadlineMs) {
@@ -31,6 +32,23 @@ public final class PeerClients implements AutoCloseable {
     public ManagedChannel channel(String address) {
         ManagedChannel ch = channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
                 .usePlaintext()
+                .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
+                .keepAliveWithoutCalls(false)
+                .build());
+        if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) ch.resetConnectBackoff();
+        return ch;
+    }
+
+    /**
+     * A second channel to the member for the data plane (replication streams, forwarded I/O), so
+     * that bulk traffic never queues control calls. Its callbacks run on the transport's own
+     * threads: every data-plane callback is short and never blocks.
+     */
+    public ManagedChannel dataChannel(String address) {
+        ManagedChannel ch = dataChannels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
+                .usePlaintext()
+                .directExecutor()
+                .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
                 .keepAliveWithoutCalls(false)
                 .build());
         if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) ch.resetConnectBackoff();
@@ -41,5 +59,7 @@ public final class PeerClients implements AutoCloseable {
     public void close() {
         channels.values().forEach(ManagedChannel::shutdownNow);
         channels.clear();
+        dataChannels.values().forEach(ManagedChannel::shutdownNow);
+        dataChannels.clear();
     }
 }
