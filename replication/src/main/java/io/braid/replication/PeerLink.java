@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 final class PeerLink {
     private static final Logger LOG = LoggerFactory.getLogger(PeerLink.class);
     private static final int RESYNC_CHUNK_BLOCKS = 256; // 1 MiB
-    private static final int RESYNC_WINDOW = 8;
+    private static final int RESYNC_WINDOW = 4096; // blocks in flight: 16 MiB
     private static final LZ4Compressor LZ4 = LZ4Factory.fastestInstance().fastCompressor();
 
     /** An operation sent and not yet acknowledged. */
@@ -204,19 +204,20 @@ final class PeerLink {
         long block = 0;
         try {
             while (live && !closed) {
-                window.acquire();
+                window.acquire(RESYNC_CHUNK_BLOCKS);
                 long payload;
                 synchronized (engine.order) {
                     if (!live) {
-                        window.release();
+                        window.release(RESYNC_CHUNK_BLOCKS);
                         break;
                     }
                     block = bm.nextDirty(block);
                     if (block < 0) {
-                        window.release();
+                        window.release(RESYNC_CHUNK_BLOCKS);
                         break;
                     }
                     int run = bm.runLength(block, RESYNC_CHUNK_BLOCKS);
+                    window.release(RESYNC_CHUNK_BLOCKS - run); // the window counts blocks in flight
                     long offset = block * BlockImage.BLOCK;
                     int length = (int) Math.min((long) run * BlockImage.BLOCK, engine.image().size() - offset);
                     ByteBuffer data = engine.image().read(offset, length);
@@ -263,6 +264,10 @@ final class PeerLink {
         }
     }
 
+    private static int blocksOf(Pending p) {
+        return (int) ((p.length() + BlockImage.BLOCK - 1) / BlockImage.BLOCK);
+    }
+
     private void throttle(long sentBytes) throws InterruptedException {
         long rate = engine.view().options().rateLimitBytesPerSecond();
         if (rate <= 0) return;
@@ -285,9 +290,14 @@ final class PeerLink {
 
     // ---- sending, called with engine.order held ----
 
+    /**
+     * Sends a write without copying its payload: gRPC serializes the message inside onNext, while
+     * the caller still owns data, so wrapping the buffer is safe.
+     */
     CompletableFuture<Void> sendWrite(long offset, ByteBuffer data, boolean fua) {
         return sendLocked(ReplicaOp.newBuilder().setWrite(WriteOp.newBuilder().setOffset(offset)
-                .setData(ByteString.copyFrom(data.duplicate())).setFua(fua)), offset, data.remaining(), false);
+                .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(data.duplicate())).setFua(fua)),
+                offset, data.remaining(), false);
     }
 
     CompletableFuture<Void> sendZero(long offset, long length, boolean fua) {
@@ -357,7 +367,7 @@ final class PeerLink {
             }
         }
         for (Pending p : done) {
-            if (p.resync()) window.release();
+            if (p.resync()) window.release(blocksOf(p));
             p.done().complete(null);
         }
     }
@@ -391,7 +401,7 @@ final class PeerLink {
             down.countDown();
         }
         int resyncOrphans = 0;
-        for (Pending p : orphans) if (p.resync()) resyncOrphans++;
+        for (Pending p : orphans) if (p.resync()) resyncOrphans += blocksOf(p);
         window.release(resyncOrphans);
         CompletableFuture<Void> recorded = engine.ensureOutOfSync(this);
         for (Pending p : orphans) {
