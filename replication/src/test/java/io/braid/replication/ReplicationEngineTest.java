@@ -45,6 +45,7 @@ class ReplicationEngineTest {
     private final Map<String, ReplicaNode> nodes = new ConcurrentHashMap<>();
     private final List<KeyValueStore> stores = new CopyOnWriteArrayList<>();
     private final String suffix = Long.toString(System.nanoTime());
+    private char protocol = 'C';
 
     private final Coordinator coordinator = new Coordinator() {
         @Override
@@ -74,7 +75,7 @@ class ReplicationEngineTest {
                 new SetView.Member("h1:/b", "u1", "n1-" + suffix, false),
                 new SetView.Member("h2:/b", "u2", "n2-" + suffix, false));
         return new SetView("vm", "id-1", SIZE, 1, 0, members, Set.of(), Set.of(),
-                new SetView.Options(1, 'C', "none", 0, 0));
+                new SetView.Options(1, protocol, "none", 0, 0));
     }
 
     private ReplicaNode open(String brick, String uuid, String address) throws Exception {
@@ -162,6 +163,27 @@ class ReplicationEngineTest {
         assertArrayEquals(Files.readAllBytes(dir.resolve("u1/block.img")), Files.readAllBytes(dir.resolve("u2/block.img")));
         assertEquals(0, engine.peers().get(0).outOfSyncBytes());
         assertEquals(p.checksums(0, SIZE), s.checksums(0, SIZE));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(chars = {'A', 'B'})
+    void asynchronousAndMemoryAckProtocolsReplicateToo(char p) throws Exception {
+        protocol = p;
+        ReplicaNode primary = open("h1:/b", "u1", "n1-" + suffix);
+        ReplicaNode s = open("h2:/b", "u2", "n2-" + suffix);
+        await("initial resync", () -> s.state().equals("UpToDate"));
+        PrimaryEngine engine = primary.primary();
+        for (int i = 0; i < 32; i++) engine.write(i * 65536L, random(4096, i), false).get(10, TimeUnit.SECONDS);
+        // A flush waits for the secondaries under B (and C); under A it is local only.
+        engine.flush().get(10, TimeUnit.SECONDS);
+        await("replicated writes", () -> {
+            try {
+                return java.util.Arrays.equals(read(dir.resolve("u1/block.img"), 0, 32 * 65536),
+                        read(dir.resolve("u2/block.img"), 0, 32 * 65536));
+            } catch (Exception e) {
+                return false;
+            }
+        });
     }
 
     private static byte[] read(Path f, long off, int len) throws Exception {

@@ -237,6 +237,56 @@ class BlockResyncIT {
         assertEveryBrickReadsBack();
     }
 
+    @Test
+    @Order(5)
+    void interruptedResyncResumesWhereItStopped() throws Exception {
+        int s = secondary();
+        JsonElement before = Blocks.lastResync(b.status(VOL, true), b, s);
+        b.set(VOL, "heal.rate-limit", "4M");
+        try {
+            c.server(s).kill();
+            long dirty = 24L << 20;
+            SplittableRandom r = new SplittableRandom(7);
+            try (NbdClient nbd = b.connect(2, VOL)) {
+                for (long off = 16L << 20; off < (16L << 20) + dirty; off += 1 << 20) {
+                    byte[] data = Blocks.randomBytes(r, 1 << 20);
+                    nbd.write(off, data);
+                    for (int i = 0; i < data.length; i += 4096) {
+                        written.put(off + i, java.util.Arrays.copyOfRange(data, i, i + 4096));
+                    }
+                }
+            }
+            awaitOutOfSync(s, dirty);
+
+            // Start the resync, let a good part of it happen, and kill the target in the middle.
+            c.server(s).start();
+            long deadline = System.currentTimeMillis() + 60_000;
+            long remaining = dirty;
+            while (remaining > dirty * 2 / 3 && System.currentTimeMillis() < deadline) {
+                remaining = b.brickOf(b.healInfo(VOL, false), s).get("outOfSyncBytes").getAsLong();
+                Thread.sleep(100);
+            }
+            assertTrue(remaining <= dirty * 2 / 3 && remaining > 0, "resync progress: " + remaining + " of " + dirty);
+            c.server(s).kill();
+            Thread.sleep(3000); // past the ping timeout: the primary notices
+            long left = b.brickOf(b.healInfo(VOL, false), s).get("outOfSyncBytes").getAsLong();
+            assertTrue(left > 0 && left < dirty, "after the interruption " + left + " of " + dirty + " bytes remain");
+
+            c.server(s).start();
+            JsonObject lr = b.awaitNewResync(VOL, s, before, 90_000);
+            long bytes = lr.get("bytes").getAsLong();
+            System.out.println("[BlockResyncIT] interrupted with " + left + " of " + dirty + " bytes left; resumed resync sent " + bytes);
+            assertEquals("partial", lr.get("kind").getAsString(), lr::toString);
+            // Only what was left travels again (plus the chunks in flight at the kill).
+            assertTrue(bytes <= (long) (1.1 * left) + (2 << 20), () -> "resumed resync sent " + bytes + " for " + left + " left: " + lr);
+            assertTrue(bytes < dirty * 9 / 10, () -> "resumed resync sent " + bytes + " of " + dirty + ": it started over");
+        } finally {
+            Cli.assertOk(c.cliUntilOk(b.live(), 20_000, "volume", "reset", VOL, "heal.rate-limit"));
+        }
+        awaitOutOfSync(s, 0);
+        assertEveryBrickReadsBack();
+    }
+
     private static void deleteTree(Path p) throws java.io.IOException {
         try (var walk = Files.walk(p)) {
             walk.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
