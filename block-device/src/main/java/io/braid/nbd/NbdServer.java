@@ -47,6 +47,7 @@ public final class NbdServer implements Closeable {
     private final NbdLimits limits;
     private EventLoopGroup acceptor;
     private EventLoopGroup workers;
+    private EventLoopGroup sharedWorkers; // given by the caller, who also shuts it down
     private ChannelGroup channels;
     private Channel listener;
     private volatile int boundPort = -1;
@@ -63,6 +64,16 @@ public final class NbdServer implements Closeable {
         this.limits = Objects.requireNonNull(limits, "limits");
     }
 
+    /**
+     * Serves connections on the caller's event loops instead of the server's own, so that the
+     * caller's other traffic for the same requests (the replication streams) runs on the same
+     * threads without a hand-off. Call before {@link #start()}.
+     */
+    public NbdServer workers(EventLoopGroup group) {
+        this.sharedWorkers = group;
+        return this;
+    }
+
     /** Binds the listening socket; fails with a one-line reason if the address is taken or unknown. */
     public synchronized void start() throws IOException {
         if (listener != null) throw new IllegalStateException("NBD server already started");
@@ -72,8 +83,8 @@ public final class NbdServer implements Closeable {
                     + ": bind the server's own address, not the wildcard address");
         }
         acceptor = new NioEventLoopGroup(1, new DefaultThreadFactory("nbd-accept", true));
-        workers = new NioEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
-                new DefaultThreadFactory("nbd-io", true));
+        workers = sharedWorkers != null ? sharedWorkers : new NioEventLoopGroup(
+                Math.max(2, Runtime.getRuntime().availableProcessors()), new DefaultThreadFactory("nbd-io", true));
         channels = new DefaultChannelGroup("nbd", GlobalEventExecutor.INSTANCE);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptor, workers)
@@ -132,7 +143,9 @@ public final class NbdServer implements Closeable {
 
     private void shutdownGroups() {
         acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (workers != sharedWorkers) {
+            workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
         acceptor = null;
         workers = null;
     }

@@ -43,6 +43,7 @@ public final class BraidDaemon implements AutoCloseable {
     private ScheduledExecutorService reconciler;
     private BlockVolumes blockVolumes;
     private NbdServer nbd;
+    private io.netty.channel.EventLoopGroup dataLoops;
     private int nbdPort = DEFAULT_NBD_PORT;
     public static final int DEFAULT_NBD_PORT = 10809;
     private volatile boolean closed;
@@ -71,6 +72,11 @@ public final class BraidDaemon implements AutoCloseable {
             self = new Member(uuid, address, address.canonical(), ProcessHandle.current().pid());
             LOG.info("{}: braidd starting, uuid {}, data directory {}", self.name(), uuid, dataDirPath);
             clients = new PeerClients();
+            // One event loop carries a block write end to end on the primary: the NBD request,
+            // the replication sends and their acknowledgements, and the reply.
+            dataLoops = new io.netty.channel.nio.NioEventLoopGroup(1,
+                    new io.netty.util.concurrent.DefaultThreadFactory("data-io", true));
+            clients.dataLoops(dataLoops);
             pool = new PoolGroup(uuid, address, self.canonicalAddress(), dataDirPath);
             bricks = new BrickManager(uuid, self.name(), address.port());
             monitor = new PeerMonitor(uuid, pool, clients);
@@ -101,7 +107,7 @@ public final class BraidDaemon implements AutoCloseable {
             monitor.start();
             blockVolumes.start();
             if (nbdPort > 0) {
-                nbd = new NbdServer(address.host(), nbdPort, blockVolumes);
+                nbd = new NbdServer(address.host(), nbdPort, blockVolumes).workers(dataLoops);
                 nbd.start();
             }
             reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -182,6 +188,7 @@ public final class BraidDaemon implements AutoCloseable {
         }
         if (bricks != null) bricks.close();
         if (clients != null) clients.close();
+        if (dataLoops != null) dataLoops.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         try {
             if (dataDir != null) dataDir.close();
         } catch (IOException e) {

@@ -12,6 +12,12 @@ import java.util.concurrent.TimeUnit;
 public final class PeerClients implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final Map<String, ManagedChannel> dataChannels = new ConcurrentHashMap<>();
+    private volatile io.netty.channel.EventLoopGroup dataLoops;
+
+    /** The event loops data channels run on (shared with the NBD server); null: gRPC's own. */
+    public void dataLoops(io.netty.channel.EventLoopGroup group) {
+        this.dataLoops = group;
+    }
 
     /** A stub for the member at canonical "ip:port", with the given deadline. */
     public PeerServiceGrpc.PeerServiceBlockingStub peer(String address, long deadlineMs) {
@@ -45,12 +51,15 @@ public final class PeerClients implements AutoCloseable {
      * threads: every data-plane callback is short and never blocks.
      */
     public ManagedChannel dataChannel(String address) {
-        ManagedChannel ch = dataChannels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
-                .usePlaintext()
-                .directExecutor()
-                .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
-                .keepAliveWithoutCalls(false)
-                .build());
+        ManagedChannel ch = dataChannels.computeIfAbsent(address, a -> {
+            NettyChannelBuilder b = NettyChannelBuilder.forTarget(a)
+                    .usePlaintext()
+                    .directExecutor()
+                    .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
+                    .keepAliveWithoutCalls(false);
+            if (dataLoops != null) b.eventLoopGroup(dataLoops).channelType(io.netty.channel.socket.nio.NioSocketChannel.class);
+            return b.build();
+        });
         if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) ch.resetConnectBackoff();
         return ch;
     }
