@@ -188,17 +188,7 @@ class BlockResyncIT {
         try {
             c.server(s).kill();
             long dirty = 32L << 20;
-            SplittableRandom r = new SplittableRandom(5);
-            try (NbdClient nbd = b.connect(2, VOL)) {
-                for (long off = 64L << 20; off < (64L << 20) + dirty; off += 1 << 20) {
-                    byte[] data = Blocks.randomBytes(r, 1 << 20);
-                    nbd.write(off, data);
-                    for (int i = 0; i < data.length; i += 4096) {
-                        written.remove(off + i);
-                        written.put(off + i, java.util.Arrays.copyOfRange(data, i, i + 4096));
-                    }
-                }
-            }
+            writeRandomRange(64L << 20, dirty, 5);
             awaitOutOfSync(s, dirty);
 
             c.server(s).start();
@@ -246,16 +236,7 @@ class BlockResyncIT {
         try {
             c.server(s).kill();
             long dirty = 24L << 20;
-            SplittableRandom r = new SplittableRandom(7);
-            try (NbdClient nbd = b.connect(2, VOL)) {
-                for (long off = 16L << 20; off < (16L << 20) + dirty; off += 1 << 20) {
-                    byte[] data = Blocks.randomBytes(r, 1 << 20);
-                    nbd.write(off, data);
-                    for (int i = 0; i < data.length; i += 4096) {
-                        written.put(off + i, java.util.Arrays.copyOfRange(data, i, i + 4096));
-                    }
-                }
-            }
+            writeRandomRange(16L << 20, dirty, 7);
             awaitOutOfSync(s, dirty);
 
             // Start the resync, let a good part of it happen, and kill the target in the middle.
@@ -285,6 +266,20 @@ class BlockResyncIT {
         }
         awaitOutOfSync(s, 0);
         assertEveryBrickReadsBack();
+    }
+
+    /** Writes random data over [from, from+bytes) in 1 MiB requests through the brickless server. */
+    private static void writeRandomRange(long from, long bytes, long seed) throws Exception {
+        SplittableRandom r = new SplittableRandom(seed);
+        try (NbdClient nbd = b.connect(2, VOL)) {
+            for (long off = from; off < from + bytes; off += 1 << 20) {
+                byte[] data = Blocks.randomBytes(r, 1 << 20);
+                nbd.write(off, data);
+                for (int i = 0; i < data.length; i += 4096) {
+                    written.put(off + i, java.util.Arrays.copyOfRange(data, i, i + 4096));
+                }
+            }
+        }
     }
 
     private static void deleteTree(Path p) throws java.io.IOException {
