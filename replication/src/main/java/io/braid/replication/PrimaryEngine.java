@@ -218,14 +218,42 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         List<CompletableFuture<Void>> apply(List<PeerLink> live) throws IOException;
     }
 
+    /** Whether the configuration store knows the link's brick is out of sync (or need not). */
+    private boolean recorded(PeerLink l) {
+        if (view.outOfSync().contains(l.index)) return true;
+        synchronized (outOfSyncCalls) {
+            CompletableFuture<Void> f = outOfSyncCalls.get(l.index);
+            return f != null && f.isDone() && !f.isCompletedExceptionally();
+        }
+    }
+
+    /**
+     * Applies a mutation. A peer that is not live must first be recorded out of sync: only then
+     * may this primary write what the peer misses, start a new generation, and acknowledge. A
+     * deposed primary fails there (stale epoch) before it touches its image or its identifiers.
+     */
     private CompletableFuture<Void> mutate(long offset, long length, boolean fua, Mutation m) {
         try {
             checkOpen();
             checkRange(offset, length);
             checkQuorum();
+            List<CompletableFuture<Void>> unrecorded = new ArrayList<>();
+            for (PeerLink l : links.values()) {
+                if (!l.live() && !recorded(l)) unrecorded.add(ensureOutOfSync(l));
+            }
+            if (!unrecorded.isEmpty()) {
+                return CompletableFuture.allOf(unrecorded.toArray(CompletableFuture[]::new))
+                        .thenCompose(v -> mutate(offset, length, fua, m));
+            }
             List<CompletableFuture<Void>> waits = new ArrayList<>();
             List<CompletableFuture<Void>> recorded = new ArrayList<>();
             synchronized (order) {
+                for (PeerLink l : links.values()) {
+                    if (!l.live() && !recorded(l)) {
+                        // dropped a moment ago: record it first, then try again
+                        return ensureOutOfSync(l).thenCompose(v -> mutate(offset, length, fua, m));
+                    }
+                }
                 if (meta.activity().touch(offset, length)) meta.saveActivity();
                 List<PeerLink> live = new ArrayList<>();
                 boolean bump = false;

@@ -253,6 +253,10 @@ public final class BlockVolumes implements ReplicaRegistry, BlockExports, Coordi
                     long index = pool.submit(ConfigCommand.newBuilder().setBarrier(Barrier.getDefaultInstance()).build());
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                     while (pool.state().appliedIndex() < index && System.nanoTime() < deadline) Thread.sleep(10);
+                    if (pool.state().appliedIndex() < index) {
+                        // Never decide on a copy of the configuration that has not caught up.
+                        throw new IllegalStateException("configuration not applied up to " + index + " here yet");
+                    }
                     Optional<VolumeRecord> v = pool.state().volume(volume);
                     out.complete(v.isPresent() && v.get().getSetsCount() > 0 && v.get().getSets(0).getEpoch() == epoch
                             && v.get().getSets(0).getPrimary() == brick);
