@@ -392,7 +392,6 @@ final class PeerLink {
             for (Pending p : orphans) {
                 if (!p.resync() && p.length() > 0) bm.mark(p.offset(), p.length());
             }
-            engine.peerDropped(this);
             try {
                 out.onError(io.grpc.Status.CANCELLED.withDescription(reason).asRuntimeException());
             } catch (RuntimeException ignored) {

@@ -327,7 +327,7 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             boolean availabilityFirst = "none".equals(view.options().quorumType());
             f = coordinator.markSync(view.volume(), view.epoch(), link.index, false).handle((v, e) -> {
                 if (e == null) return null;
-                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                Throwable cause = ReplicationService.cause(e);
                 if (cause instanceof StaleEpochException) {
                     // Another brick is primary now: this one must not acknowledge anything more.
                     throw new NbdError(NbdError.EIO, "no longer the primary of " + view.volume() + ": " + cause.getMessage());
@@ -353,10 +353,6 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             if (e != null) LOG.info("{}: recording {} in sync failed, will retry: {}", view.volume(),
                     link.peer.brick(), PeerLink.rootMessage(e));
         });
-    }
-
-    void peerDropped(PeerLink link) {
-        // called with order held: the next write starts the peer's bitmap and a new generation
     }
 
     void dropLater(PeerLink link, String reason) {

@@ -16,7 +16,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -146,7 +145,14 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
         ReplicaNode n = registry.localPrimary(req.getVolume());
         PrimaryEngine p = n == null ? null : n.primary();
         if (p == null) throw new NbdError(NOT_PRIMARY, "not the primary of " + req.getVolume());
-        BlockExport e = p;
+        return dispatch(p, req);
+    }
+
+    /**
+     * Runs one forwarded request against an export: the one place an {@link IoRequest} becomes a
+     * block operation, used here and by {@link RoutedExport} when the primary turns out local.
+     */
+    static CompletableFuture<IoReply.Builder> dispatch(BlockExport e, IoRequest req) {
         long off = req.getOffset();
         long len = req.getLength();
         if (off < 0 || len < 0 || off + len > e.size() || off + len < 0) {
@@ -165,8 +171,18 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
         };
     }
 
+    /** The failure inside a CompletionException (what a future's callback receives). */
+    static Throwable cause(Throwable e) {
+        return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    }
+
+    /** Whether a failure says "not the primary here": the caller re-resolves and tries again. */
+    static boolean notPrimary(Throwable e) {
+        return cause(e) instanceof NbdError n && n.errno() == NOT_PRIMARY;
+    }
+
     private static IoReply error(long id, Throwable e) {
-        Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        Throwable t = cause(e);
         int errno = t instanceof NbdError n ? n.errno() : NbdError.EIO;
         return IoReply.newBuilder().setId(id).setErrno(errno).setMessage(String.valueOf(t.getMessage())).build();
     }
@@ -185,11 +201,5 @@ public final class ReplicationService extends ReplicationGrpc.ReplicationImplBas
         } catch (IOException | RuntimeException e) {
             out.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
         }
-    }
-
-    static ByteBuffer copy(ByteBuffer b) {
-        ByteBuffer c = ByteBuffer.allocate(b.remaining());
-        c.put(b.duplicate()).flip();
-        return c;
     }
 }

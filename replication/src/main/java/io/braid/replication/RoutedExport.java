@@ -89,14 +89,10 @@ public final class RoutedExport implements BlockExport {
         if (p != null) {
             // A local primary whose lease is not confirmed answers NOT_PRIMARY: wait for it (or for
             // the new primary) like any forwarded request.
-            return p.read(offset, length).exceptionallyCompose(e -> {
-                Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-                if (t instanceof NbdError n && n.errno() == ReplicationService.NOT_PRIMARY) {
-                    return call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
-                            .thenApply(r -> r.getData().asReadOnlyByteBuffer());
-                }
-                return CompletableFuture.failedFuture(t);
-            });
+            return p.read(offset, length).exceptionallyCompose(e -> ReplicationService.notPrimary(e)
+                    ? call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
+                            .thenApply(r -> r.getData().asReadOnlyByteBuffer())
+                    : CompletableFuture.failedFuture(ReplicationService.cause(e)));
         }
         return call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
                 .thenApply(r -> r.getData().asReadOnlyByteBuffer());
@@ -170,24 +166,20 @@ public final class RoutedExport implements BlockExport {
     }
 
     private void runLocally(PrimaryEngine p, Call c) {
-        IoRequest r = c.request();
-        CompletableFuture<?> f = switch (r.getKind()) {
-            case READ -> p.read(r.getOffset(), (int) r.getLength()).thenAccept(b -> c.done().complete(
-                    IoReply.newBuilder().setData(ByteString.copyFrom(b)).build()));
-            case WRITE -> p.write(r.getOffset(), r.getData().asReadOnlyByteBuffer(), r.getFua());
-            case FLUSH -> p.flush();
-            case TRIM -> p.trim(r.getOffset(), r.getLength(), r.getFua());
-            default -> p.writeZeroes(r.getOffset(), r.getLength(), r.getFua(), r.getNoHole());
-        };
-        f.whenComplete((v, e) -> {
-            Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-            if (t instanceof NbdError n && n.errno() == ReplicationService.NOT_PRIMARY) {
+        CompletableFuture<IoReply.Builder> f;
+        try {
+            f = ReplicationService.dispatch(p, c.request());
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((r, e) -> {
+            if (e != null && ReplicationService.notPrimary(e)) {
                 inflight.put(c.request().getId(), c);
-                retryLater(c, n.getMessage());
-            } else if (t != null) {
-                c.done().completeExceptionally(t);
-            } else if (!c.done().isDone()) {
-                c.done().complete(IoReply.getDefaultInstance());
+                retryLater(c, ReplicationService.cause(e).getMessage());
+            } else if (e != null) {
+                c.done().completeExceptionally(ReplicationService.cause(e));
+            } else {
+                c.done().complete(r.build());
             }
         });
     }
