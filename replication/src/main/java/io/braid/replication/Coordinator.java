@@ -16,7 +16,7 @@ public interface Coordinator {
      * sync, at the given epoch. Fails when the store has no quorum, or with
      * {@link StaleEpochException} when the epoch is stale.
      */
-    CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync);
+    CompletableFuture<Void> markSync(String volume, int set, long epoch, int brick, boolean inSync);
 
     /**
      * Completes with true once this server's copy of the configuration is known to be current
@@ -24,5 +24,5 @@ public interface Coordinator {
      * false if it no longer does. A primary serves nothing before this: a server that restarts
      * with an old configuration must not act on it.
      */
-    CompletableFuture<Boolean> confirmPrimary(String volume, long epoch, int brick);
+    CompletableFuture<Boolean> confirmPrimary(String volume, int set, long epoch, int brick);
 }

@@ -140,7 +140,7 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         if (closed || renewing || now - leaseStartNanos < pt / 6 || now - lastReadNanos > pt) return;
         renewing = true;
         boolean availabilityFirst = "none".equals(view.options().quorumType());
-        coordinator.confirmPrimary(view.volume(), view.epoch(), view.primary()).whenComplete((ok, e) -> {
+        coordinator.confirmPrimary(view.volume(), view.set(), view.epoch(), view.primary()).whenComplete((ok, e) -> {
             renewing = false;
             if (e == null && Boolean.TRUE.equals(ok)) {
                 // Without quorum the confirmation may have waited out the store: count from now.
@@ -325,7 +325,7 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             CompletableFuture<Void> f = outOfSyncCalls.get(link.index);
             if (f != null && !f.isCompletedExceptionally()) return f;
             boolean availabilityFirst = "none".equals(view.options().quorumType());
-            f = coordinator.markSync(view.volume(), view.epoch(), link.index, false).handle((v, e) -> {
+            f = coordinator.markSync(view.volume(), view.set(), view.epoch(), link.index, false).handle((v, e) -> {
                 if (e == null) return null;
                 Throwable cause = ReplicationService.cause(e);
                 if (cause instanceof StaleEpochException) {
@@ -346,7 +346,7 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             outOfSyncCalls.remove(link.index);
             if (!view.outOfSync().contains(link.index) || !inSyncCalls.add(link.index)) return;
         }
-        coordinator.markSync(view.volume(), view.epoch(), link.index, true).whenComplete((v, e) -> {
+        coordinator.markSync(view.volume(), view.set(), view.epoch(), link.index, true).whenComplete((v, e) -> {
             synchronized (outOfSyncCalls) {
                 inSyncCalls.remove(link.index);
             }

@@ -102,7 +102,7 @@ public final class ReplicaNode implements AutoCloseable {
         if (confirming) return;
         confirming = true;
         long started = System.nanoTime();
-        coordinator.confirmPrimary(v.volume(), v.epoch(), v.primary()).whenComplete((ok, e) -> {
+        coordinator.confirmPrimary(v.volume(), v.set(), v.epoch(), v.primary()).whenComplete((ok, e) -> {
             synchronized (this) {
                 confirming = false;
                 SetView now = view;

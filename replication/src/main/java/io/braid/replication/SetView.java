@@ -4,10 +4,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What the configuration store says about one replica set of a started block volume, as this
+ * What the configuration store says about one replica set of a started volume, as this
  * server sees it now. A new view replaces the old one on every configuration change.
  */
-public record SetView(String volume, String volumeId, long size, long epoch, int primary,
+public record SetView(String volume, String volumeId, int set, long size, long epoch, int primary,
                       List<Member> members, Set<Integer> outOfSync, Set<Integer> discard, Options options) {
 
     /** One brick of the set: its name HOST:PATH, its server, and whether it is an arbiter. */

@@ -59,12 +59,12 @@ class ReplicationEngineTest {
         }
 
         @Override
-        public CompletableFuture<Boolean> confirmPrimary(String volume, long epoch, int brick) {
+        public CompletableFuture<Boolean> confirmPrimary(String volume, int set, long epoch, int brick) {
             return CompletableFuture.completedFuture(true);
         }
 
         @Override
-        public CompletableFuture<Void> markSync(String volume, long epoch, int brick, boolean inSync) {
+        public CompletableFuture<Void> markSync(String volume, int set, long epoch, int brick, boolean inSync) {
             marks.add(brick + (inSync ? " in" : " out"));
             return CompletableFuture.completedFuture(null);
         }
@@ -74,7 +74,7 @@ class ReplicationEngineTest {
         List<SetView.Member> members = List.of(
                 new SetView.Member("h1:/b", "u1", "n1-" + suffix, false),
                 new SetView.Member("h2:/b", "u2", "n2-" + suffix, false));
-        return new SetView("vm", "id-1", SIZE, 1, 0, members, Set.of(), Set.of(),
+        return new SetView("vm", "id-1", 0, SIZE, 1, 0, members, Set.of(), Set.of(),
                 new SetView.Options(1, protocol, "none", 0, 0));
     }
 

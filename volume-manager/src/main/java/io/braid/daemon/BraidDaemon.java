@@ -12,6 +12,7 @@ import io.braid.rpc.PoolCommands;
 import io.braid.rpc.VolumeCommands;
 import io.braid.util.HostPort;
 import io.braid.volume.BrickManager;
+import io.braid.volume.ReplicaSets;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -42,6 +43,8 @@ public final class BraidDaemon implements AutoCloseable {
     private Server server;
     private ScheduledExecutorService reconciler;
     private BlockVolumes blockVolumes;
+    private ReplicaSets replicaSets;
+    private io.braid.file.FileVolumes fileVolumes;
     private NbdServer nbd;
     private io.netty.channel.EventLoopGroup dataLoops;
     private int nbdPort = DEFAULT_NBD_PORT;
@@ -81,8 +84,12 @@ public final class BraidDaemon implements AutoCloseable {
             bricks = new BrickManager(uuid, self.name(), address.port());
             monitor = new PeerMonitor(uuid, pool, clients);
             peerService = new PeerServiceImpl(self, pool, bricks);
-            blockVolumes = new BlockVolumes(self, pool, monitor, clients);
-            bricks.setReplicas(blockVolumes);
+            replicaSets = new ReplicaSets(self, pool, monitor, clients);
+            blockVolumes = new BlockVolumes(replicaSets, pool);
+            fileVolumes = new io.braid.file.FileVolumes(replicaSets, pool);
+            bricks.setReplicas(new TypedReplicas(blockVolumes, fileVolumes));
+            io.braid.files.FileService fileService = new io.braid.files.FileService(fileVolumes);
+            fileVolumes.onLayoutChange(fileService::layoutChanged);
             PoolCommands poolCommands = new PoolCommands(self, pool, clients, monitor);
             VolumeCommands volumeCommands = new VolumeCommands(self, pool, clients, monitor, poolCommands);
             server = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
@@ -90,6 +97,8 @@ public final class BraidDaemon implements AutoCloseable {
                             new io.braid.rpc.BlockCommands(pool, clients, poolCommands, volumeCommands, blockVolumes)))
                     .addService(peerService)
                     .addService(new ReplicationService(blockVolumes))
+                    .addService(fileService)
+                    .addService(new io.braid.files.FileReplicationService(fileVolumes))
                     .maxInboundMessageSize(64 << 20)
                     .callExecutor(BraidDaemon::dataPlaneExecutor)
                     .build();
@@ -105,7 +114,7 @@ public final class BraidDaemon implements AutoCloseable {
                         + PoolGroup.raftPort(address.port()) + ": " + rootMessage(e), e);
             }
             monitor.start();
-            blockVolumes.start();
+            replicaSets.start();
             if (nbdPort > 0) {
                 nbd = new NbdServer(address.host(), nbdPort, blockVolumes).workers(dataLoops);
                 nbd.start();
@@ -169,7 +178,7 @@ public final class BraidDaemon implements AutoCloseable {
         if (self != null) LOG.info("{}: braidd stopping", self.name());
         if (reconciler != null) reconciler.shutdownNow();
         if (nbd != null) nbd.close();
-        if (blockVolumes != null) blockVolumes.close();
+        if (replicaSets != null) replicaSets.close();
         if (monitor != null) monitor.close();
         if (server != null) {
             server.shutdown();

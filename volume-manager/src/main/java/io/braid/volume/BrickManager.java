@@ -126,7 +126,7 @@ public final class BrickManager implements AutoCloseable {
             String path = wantedPath.get(e.getKey());
             try {
                 Brick b = Brick.open(e.getValue(), Paths.get(path));
-                if (r != null && e.getValue().getType() == io.braid.proto.config.VolumeType.BLOCK) {
+                if (r != null) {
                     try {
                         r.opened(b, e.getValue(), state);
                     } catch (IOException | RuntimeException ex) {

@@ -18,6 +18,7 @@ public final class VolumeOptions {
     public static final String HEAL_RATE_LIMIT = "heal.rate-limit";
     public static final String AUTH_ALLOW = "auth.allow";
     public static final String SELF_HEAL_DAEMON = "cluster.self-heal-daemon";
+    public static final String READ_FROM_REPLICAS = "cluster.read-from-replicas";
 
     private static final Map<String, VolumeOption> TABLE = new LinkedHashMap<>();
 
@@ -60,6 +61,9 @@ public final class VolumeOptions {
         add(new VolumeOption(SELF_HEAL_DAEMON, "on|off", v -> "on",
                 "Whether the servers heal returning bricks in the background without being asked.",
                 (s, v) -> bool(s, SELF_HEAL_DAEMON)));
+        add(new VolumeOption(READ_FROM_REPLICAS, "on|off", v -> "off",
+                "File volumes: whether mounts may read from any in-sync replica instead of the primary only.",
+                (s, v) -> bool(s, READ_FROM_REPLICAS)));
     }
 
     private VolumeOptions() {

@@ -1,0 +1,159 @@
+package io.braid.files;
+
+import io.braid.proto.file.Attr;
+import io.braid.proto.file.FileReply;
+import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Utimens;
+import io.braid.proto.filerep.DirtyEntry;
+import io.braid.proto.filerep.FileOp;
+import io.braid.proto.filerep.TimeFix;
+import io.braid.replication.SetView;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The primary of one replica set of a file volume. Every mutation takes the order lock: it is
+ * applied to the local brick, given the next sequence number, and sent to every live secondary
+ * (those that are in sync and streaming), or recorded in the dirty index of each secondary that
+ * is not. The client gets its reply once every live secondary has applied it (protocol C).
+ */
+public final class FilePrimary implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FilePrimary.class);
+
+    private final FileReplica replica;
+    private final ReentrantLock order = new ReentrantLock();
+    private final List<FileLink> links = new ArrayList<>();
+    private final LockTable locks = new LockTable();
+    private volatile SetView view;
+    private long seq;
+    private volatile boolean closed;
+
+    FilePrimary(FileReplica replica, SetView view) throws IOException {
+        this.replica = replica;
+        this.view = view;
+        for (int i = 0; i < view.members().size(); i++) {
+            SetView.Member m = view.members().get(i);
+            if (m.brick().equals(replica.brick())) continue;
+            links.add(new FileLink(this, m, i, new DirtyIndex(replica.meta(), m.brick())));
+        }
+    }
+
+    void start() {
+        for (FileLink l : links) l.start();
+    }
+
+    FileReplica replica() {
+        return replica;
+    }
+
+    SetView view() {
+        return view;
+    }
+
+    ReentrantLock order() {
+        return order;
+    }
+
+    public LockTable locks() {
+        return locks;
+    }
+
+    public List<FileLink> links() {
+        return links;
+    }
+
+    void update(SetView v) {
+        this.view = v;
+    }
+
+    /** Whether writes may be acknowledged now: the quorum policy over the bricks in sync and connected. */
+    boolean quorum() {
+        Set<Integer> up = new HashSet<>();
+        SetView v = view;
+        up.add(v.indexOf(replica.brick()));
+        for (FileLink l : links) if (l.live()) up.add(l.index);
+        return v.quorumMet(up);
+    }
+
+    /** Applies a mutation and replicates it; completes when the client may be answered. */
+    public CompletableFuture<FileReply> mutate(FileRequest req) {
+        List<CompletableFuture<Void>> acks = new ArrayList<>();
+        FileReply reply;
+        order.lock();
+        try {
+            FileReply cached = replica.replies().get(req.getClient(), req.getId());
+            if (cached != null) return CompletableFuture.completedFuture(cached);
+            if (closed) return CompletableFuture.failedFuture(new NotPrimaryException());
+            if (!quorum()) {
+                return CompletableFuture.completedFuture(FileOps.error(Errno.ENOTCONN,
+                        "quorum not met for volume " + view.volume() + " (cluster.quorum-type " + view.options().quorumType() + ")"));
+            }
+            FileStore store = replica.store();
+            FileOps.Applied a = FileOps.apply(store, req, false);
+            reply = a.reply();
+            if (!a.ok()) return CompletableFuture.completedFuture(reply);
+            FileRequest resolved = resolve(req, reply);
+            FileOp.Builder op = FileOp.newBuilder().setSeq(++seq).setMutation(resolved);
+            for (String p : a.timePaths()) {
+                Attr t = FileOps.attrOrNull(store, p);
+                if (t != null) op.addTimes(TimeFix.newBuilder().setPath(p).setAtimeNs(t.getAtimeNs()).setMtimeNs(t.getMtimeNs()));
+            }
+            FileOp built = op.build();
+            for (FileLink l : links) {
+                CompletableFuture<Void> f = l.send(built, a.changes());
+                if (f != null) acks.add(f);
+            }
+            replica.recent().record(a.changes(), view.epoch());
+            replica.replies().put(req.getClient(), req.getId(), reply);
+        } catch (IOException e) {
+            return CompletableFuture.completedFuture(FileOps.error(Errno.EIO, "metadata: " + e.getMessage()));
+        } finally {
+            order.unlock();
+        }
+        if (acks.isEmpty()) return CompletableFuture.completedFuture(reply);
+        FileReply done = reply;
+        return CompletableFuture.allOf(acks.toArray(new CompletableFuture[0])).handle((v, e) -> {
+            if (e == null) return done;
+            return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());
+        });
+    }
+
+    /** The request as secondaries must apply it: "now" replaced by the time the primary used. */
+    private static FileRequest resolve(FileRequest req, FileReply reply) {
+        if (req.getOpCase() == FileRequest.OpCase.UTIMENS && reply.hasAttr()) {
+            Utimens u = req.getUtimens();
+            Utimens.Builder b = u.toBuilder();
+            if (u.getAtimeNs() == -1) b.setAtimeNs(reply.getAttr().getAtimeNs());
+            if (u.getMtimeNs() == -1) b.setMtimeNs(reply.getAttr().getMtimeNs());
+            return req.toBuilder().setUtimens(b).build();
+        }
+        return req;
+    }
+
+    /** Marks changes dirty toward every peer that is not live (used for heals pulled into the primary). */
+    void markDirty(List<DirtyEntry> changes) throws IOException {
+        for (FileLink l : links) if (!l.live()) for (DirtyEntry c : changes) l.dirty().mark(c);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (FileLink l : links) l.close();
+        locks.clear();
+        LOG.debug("{}: primary engine of {} closed", view.volume(), replica.brick());
+    }
+
+    /** This brick is no longer the primary of its set. */
+    public static final class NotPrimaryException extends RuntimeException {
+        public NotPrimaryException() {
+            super("not primary", null, false, false);
+        }
+    }
+}

@@ -1,0 +1,378 @@
+package io.braid.files;
+
+import io.braid.proto.file.FileReply;
+import io.braid.proto.file.FileRequest;
+import io.braid.proto.filerep.DirtyEntry;
+import io.braid.proto.filerep.FileAck;
+import io.braid.proto.filerep.FileHello;
+import io.braid.proto.filerep.FileHelloReply;
+import io.braid.proto.filerep.FileOp;
+import io.braid.proto.filerep.TimeFix;
+import io.braid.replication.Coordinator;
+import io.braid.replication.SetView;
+import io.braid.store.KeyValueStore;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One brick of a started file volume on this server. As primary of its replica set it runs a
+ * {@link FilePrimary}; as secondary it applies the primary's stream in order: mutations exactly as
+ * the primary applied them, and heal items. The role follows the configuration store, as for
+ * block replicas. Its metadata store keeps {@code file/synced} (the brick has been whole once),
+ * {@code file/last-epoch}, {@code fresync/last}, the recent log and the dirty indexes.
+ */
+public final class FileReplica implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FileReplica.class);
+
+    private final String self;
+    private final FileStore store;
+    private final KeyValueStore meta;
+    private final Coordinator coordinator;
+    private final RecentLog recent;
+    private final ReplyCache replies = new ReplyCache();
+    private volatile SetView view;
+    private volatile FilePrimary primary;
+    private volatile Receiver receiver;
+    private volatile boolean closed;
+    private boolean confirming; // guarded by this
+
+    /** The last heal into this brick. */
+    public record LastHeal(String kind, long bytes, double seconds) {}
+
+    public FileReplica(String self, Path root, KeyValueStore meta, SetView view, Coordinator coordinator)
+            throws IOException {
+        this.self = self;
+        this.meta = meta;
+        this.view = view;
+        this.coordinator = coordinator;
+        try {
+            this.store = FileStore.open(root);
+        } catch (FsError e) {
+            throw new IOException("cannot open brick " + root + ": " + e.getMessage(), e);
+        }
+        this.recent = new RecentLog(meta);
+        update(view);
+    }
+
+    public String brick() {
+        return self;
+    }
+
+    public String volume() {
+        return view.volume();
+    }
+
+    public SetView view() {
+        return view;
+    }
+
+    FileStore store() {
+        return store;
+    }
+
+    KeyValueStore meta() {
+        return meta;
+    }
+
+    Coordinator coordinator() {
+        return coordinator;
+    }
+
+    RecentLog recent() {
+        return recent;
+    }
+
+    ReplyCache replies() {
+        return replies;
+    }
+
+    public boolean arbiter() {
+        int i = view.indexOf(self);
+        return i >= 0 && view.members().get(i).arbiter();
+    }
+
+    /** The primary engine when this brick is the primary, else null. */
+    public FilePrimary primary() {
+        return primary;
+    }
+
+    boolean synced() {
+        try {
+            return "1".equals(meta.getString("file/synced"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    void markSynced() throws IOException {
+        meta.put("file/synced", "1".getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A new view of the replica set: change role if the primary moved. */
+    public synchronized void update(SetView v) {
+        if (closed) return;
+        SetView old = this.view;
+        this.view = v;
+        boolean shouldLead = v.primaryMember().brick().equals(self);
+        if (shouldLead && primary == null) {
+            Receiver r = receiver;
+            if (r != null) r.fail("this brick is now the primary");
+            confirmThenLead(v);
+        } else if (!shouldLead && primary != null) {
+            LOG.info("{}: {} is no longer primary (epoch {} made {} primary)", v.volume(), self, v.epoch(),
+                    v.primaryMember().brick());
+            primary.close();
+            primary = null;
+        } else if (primary != null) {
+            primary.update(v);
+        }
+        Receiver r = receiver;
+        if (r != null && (r.epoch < v.epoch() || old.epoch() < v.epoch() && !r.from.equals(v.primaryMember().brick()))) {
+            r.fail("epoch " + v.epoch() + " has another primary");
+        }
+    }
+
+    private void confirmThenLead(SetView v) {
+        if (confirming) return;
+        confirming = true;
+        coordinator.confirmPrimary(v.volume(), v.set(), v.epoch(), v.primary()).whenComplete((ok, e) -> {
+            synchronized (this) {
+                confirming = false;
+                SetView now = view;
+                boolean still = !closed && primary == null && now.epoch() == v.epoch()
+                        && now.primaryMember().brick().equals(self);
+                if (e == null && Boolean.TRUE.equals(ok) && still) {
+                    try {
+                        if (!synced()) markSynced(); // promoted in sync, or the first primary of a new volume
+                        FilePrimary p = new FilePrimary(this, now);
+                        p.start();
+                        primary = p;
+                        LOG.info("{}: set {}: {} serves as primary at epoch {}", now.volume(), now.set(), self, now.epoch());
+                    } catch (IOException ex) {
+                        LOG.warn("{}: cannot start as primary: {}", now.volume(), ex.getMessage());
+                    }
+                } else if (e != null) {
+                    LOG.info("{}: {} waits to serve as primary: {}", now.volume(), self, e.getMessage());
+                    if (!closed) confirmThenLead(now);
+                }
+            }
+        });
+    }
+
+    // ---- status ----
+
+    public String role() {
+        if (arbiter()) return "arbiter";
+        return primary != null ? "primary" : "secondary";
+    }
+
+    public String state() {
+        if (primary != null) return "UpToDate";
+        Receiver r = receiver;
+        if (!synced()) return "Inconsistent";
+        if (r != null && r.live) return "UpToDate";
+        return "Outdated";
+    }
+
+    public LastHeal lastHeal() {
+        try {
+            String s = meta.getString("fresync/last");
+            if (s == null) return null;
+            String[] p = s.split(",");
+            return new LastHeal(p[0], Long.parseLong(p[1]), Double.parseDouble(p[2]));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    // ---- secondary side ----
+
+    public FileHelloReply handshake(FileHello req) {
+        SetView v = view;
+        if (!req.getVolumeId().equals(v.volumeId())) {
+            throw Status.FAILED_PRECONDITION.withDescription("volume id mismatch").asRuntimeException();
+        }
+        if (req.getEpoch() < v.epoch()) {
+            throw Status.FAILED_PRECONDITION.withDescription("stale epoch " + req.getEpoch() + " < " + v.epoch())
+                    .asRuntimeException();
+        }
+        if (primary != null && req.getEpoch() <= v.epoch()) {
+            throw Status.FAILED_PRECONDITION.withDescription(self + " is the primary at epoch " + v.epoch())
+                    .asRuntimeException();
+        }
+        FileHelloReply.Builder r = FileHelloReply.newBuilder().setSynced(synced()).setLastEpoch(lastEpoch());
+        r.addAllRecent(recent.before(Long.MAX_VALUE));
+        try {
+            if (DirtyIndex.peersIn(meta).contains(req.getPrimaryBrick())) {
+                r.addAllDirtyForPrimary(new DirtyIndex(meta, req.getPrimaryBrick()).toProto());
+            }
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException();
+        }
+        return r.build();
+    }
+
+    private long lastEpoch() {
+        try {
+            String s = meta.getString("file/last-epoch");
+            return s == null ? 0 : Long.parseLong(s);
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    public StreamObserver<FileOp> replicate(StreamObserver<FileAck> acks) {
+        return new Receiver(acks);
+    }
+
+    /** The stream from the primary, applied in order. gRPC delivers one message at a time. */
+    private final class Receiver implements StreamObserver<FileOp> {
+        private final StreamObserver<FileAck> acks;
+        private final HealApplier heal;
+        private long epoch = -1;
+        private String from = "";
+        private volatile boolean live;
+        private volatile boolean failed;
+
+        Receiver(StreamObserver<FileAck> acks) {
+            this.acks = acks;
+            this.heal = new HealApplier(store, arbiter());
+        }
+
+        void fail(String reason) {
+            if (failed) return;
+            failed = true;
+            live = false;
+            synchronized (this) {
+                try {
+                    acks.onError(Status.FAILED_PRECONDITION.withDescription(reason).asRuntimeException());
+                } catch (RuntimeException ignored) {
+                    // already closed
+                }
+            }
+        }
+
+        @Override
+        public void onNext(FileOp op) {
+            if (failed) return;
+            FileAck.Builder ack = FileAck.newBuilder().setSeq(op.getSeq());
+            try {
+                switch (op.getOpCase()) {
+                    case OPEN -> {
+                        FileHello o = op.getOpen();
+                        SetView v = view;
+                        if (!o.getVolumeId().equals(v.volumeId()) || o.getEpoch() < v.epoch() || primary != null) {
+                            fail("refused: epoch " + o.getEpoch() + ", here " + v.epoch());
+                            return;
+                        }
+                        Receiver old = receiver;
+                        if (old != null && old != this) old.fail("a new stream from " + o.getPrimaryBrick());
+                        epoch = o.getEpoch();
+                        from = o.getPrimaryBrick();
+                        receiver = this;
+                        meta.put("file/last-epoch", Long.toString(epoch).getBytes(StandardCharsets.UTF_8));
+                        return; // no ack for open
+                    }
+                    case MUTATION -> {
+                        live = true;
+                        FileRequest r = op.getMutation();
+                        FileOps.Applied a = FileOps.apply(store, r, arbiter());
+                        if (!a.ok()) {
+                            ack.setErrno(a.reply().getErrno()).setError(a.reply().getMessage());
+                        } else {
+                            for (TimeFix t : op.getTimesList()) {
+                                try {
+                                    store.utimens(t.getPath(), t.getAtimeNs(), t.getMtimeNs());
+                                } catch (FsError ignored) {
+                                    // the path went away in the same operation
+                                }
+                            }
+                            recent.record(a.changes(), epoch);
+                            replies.put(r.getClient(), r.getId(), a.reply());
+                        }
+                    }
+                    case HEAL -> {
+                        try {
+                            heal.apply(op.getHeal(), ack);
+                        } catch (FsError e) {
+                            ack.setErrno(e.errno()).setError(e.getMessage());
+                        }
+                    }
+                    case HEAL_DONE -> {
+                        var d = op.getHealDone();
+                        meta.put("fresync/last", (d.getKind() + "," + d.getBytes() + "," + d.getSeconds())
+                                .getBytes(StandardCharsets.UTF_8));
+                        markSynced();
+                        live = true;
+                        LOG.info("{}: {} healed from {}: {} heal, {} bytes in {} s", view.volume(), self, from,
+                                d.getKind(), d.getBytes(), String.format("%.2f", d.getSeconds()));
+                    }
+                    case PING -> {
+                        // acknowledged below
+                    }
+                    default -> {
+                        fail("unknown operation");
+                        return;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                ack.setErrno(Errno.EIO).setError(String.valueOf(e.getMessage()));
+            }
+            synchronized (this) {
+                acks.onNext(ack.build());
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            live = false;
+            if (receiver == this) receiver = null;
+        }
+
+        @Override
+        public void onCompleted() {
+            live = false;
+            if (receiver == this) receiver = null;
+            synchronized (this) {
+                try {
+                    acks.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // already closed
+                }
+            }
+        }
+    }
+
+    // ---- client calls ----
+
+    /** Whether this brick may answer reads now without being the primary. */
+    public boolean readable() {
+        Receiver r = receiver;
+        return primary != null || (!arbiter() && r != null && r.live && synced());
+    }
+
+    FileReply read(FileRequest r) {
+        return FileOps.read(store, r);
+    }
+
+    List<DirtyEntry> recentBefore(long epoch) {
+        return recent.before(epoch);
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        FilePrimary p = primary;
+        if (p != null) p.close();
+        primary = null;
+        Receiver r = receiver;
+        if (r != null) r.fail("brick stopping");
+        store.close();
+    }
+}

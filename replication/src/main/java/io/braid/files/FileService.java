@@ -1,0 +1,125 @@
+package io.braid.files;
+
+import io.braid.proto.file.FileIoGrpc;
+import io.braid.proto.file.FileReply;
+import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Layout;
+import io.braid.proto.file.LayoutRequest;
+import io.braid.proto.file.SessionEvent;
+import io.braid.proto.file.SessionRequest;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The file volume service that mounts talk to: layouts, and every operation on a path, answered
+ * by the local primary of the path's replica set (or, for reads when the volume allows it, by an
+ * in-sync replica). A server that holds no such brick answers FAILED_PRECONDITION and the client
+ * looks the layout up again. Bad requests get an errno, never a crash.
+ */
+public final class FileService extends FileIoGrpc.FileIoImplBase {
+    private final FileRegistry registry;
+    private final Set<ServerCallStreamObserver<SessionEvent>> sessions = ConcurrentHashMap.newKeySet();
+
+    public FileService(FileRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public void getLayout(LayoutRequest req, StreamObserver<Layout> out) {
+        try {
+            out.onNext(registry.layout(req.getVolume()));
+            out.onCompleted();
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        } catch (RuntimeException e) {
+            out.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+        }
+    }
+
+    @Override
+    public void call(FileRequest req, StreamObserver<FileReply> out) {
+        try {
+            if (req.getOpCase() == FileRequest.OpCase.OP_NOT_SET) {
+                reply(out, FileOps.error(Errno.EINVAL, "no operation"));
+                return;
+            }
+            FileReplica r = registry.replica(req.getVolume(), req.getSet());
+            FilePrimary p = r == null ? null : r.primary();
+            if (p == null) {
+                boolean read = !FileOps.isMutation(req) && req.getOpCase() != FileRequest.OpCase.LOCK;
+                boolean allowed = r != null && read && registry.layout(req.getVolume()).getReadFromReplicas() && r.readable();
+                if (!allowed) {
+                    out.onError(Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume()
+                            + " set " + req.getSet() + " here").asRuntimeException());
+                    return;
+                }
+                reply(out, r.read(req));
+                return;
+            }
+            if (req.getOpCase() == FileRequest.OpCase.LOCK) {
+                p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
+            } else if (FileOps.isMutation(req)) {
+                p.mutate(req).whenComplete((rep, e) -> finish(out, rep, e));
+            } else {
+                reply(out, r.read(req));
+            }
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        } catch (RuntimeException e) {
+            reply(out, FileOps.error(Errno.EIO, "internal error: " + e));
+        }
+    }
+
+    private static void finish(StreamObserver<FileReply> out, FileReply rep, Throwable e) {
+        try {
+            if (e == null) {
+                reply(out, rep);
+            } else {
+                Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (c instanceof FilePrimary.NotPrimaryException) {
+                    out.onError(Status.FAILED_PRECONDITION.withDescription("not primary").asRuntimeException());
+                } else {
+                    reply(out, FileOps.error(Errno.EIO, String.valueOf(c.getMessage())));
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // the client went away
+        }
+    }
+
+    private static void reply(StreamObserver<FileReply> out, FileReply r) {
+        out.onNext(r);
+        out.onCompleted();
+    }
+
+    @Override
+    public void session(SessionRequest req, StreamObserver<SessionEvent> out) {
+        ServerCallStreamObserver<SessionEvent> s = (ServerCallStreamObserver<SessionEvent>) out;
+        String client = req.getClient();
+        sessions.add(s);
+        s.setOnCancelHandler(() -> {
+            sessions.remove(s);
+            for (FileReplica r : registry.replicas()) {
+                FilePrimary p = r.primary();
+                if (p != null) p.locks().release(client);
+            }
+        });
+    }
+
+    /** Tells every open session that a volume's layout changed. */
+    public void layoutChanged(String volume) {
+        for (ServerCallStreamObserver<SessionEvent> s : sessions) {
+            try {
+                synchronized (s) {
+                    s.onNext(SessionEvent.newBuilder().setLayoutChanged(volume).build());
+                }
+            } catch (RuntimeException e) {
+                sessions.remove(s);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.braid.files;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.braid.proto.filerep.DirtyEntry;
+import io.braid.store.KeyValueStore;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The last mutations a brick applied, as dirty entries with their epoch: a ring of
+ * {@link #SIZE} kept in the brick's metadata store ({@code frecent/NNNN}). When a primary dies
+ * between sending a mutation to one secondary and another, the new primary heals these paths on
+ * every peer, so the bricks agree again; a returning old primary has its own recent paths healed
+ * the same way, which discards what it never got acknowledged.
+ */
+final class RecentLog {
+    static final int SIZE = 1024;
+
+    private final KeyValueStore store;
+    private final DirtyEntry[] ring = new DirtyEntry[SIZE];
+    private long next;
+
+    RecentLog(KeyValueStore store) throws IOException {
+        this.store = store;
+        String n = store.getString("frecent-next");
+        for (Map.Entry<String, byte[]> e : store.scan("frecent/").entrySet()) {
+            int slot = Integer.parseInt(e.getKey().substring("frecent/".length()));
+            try {
+                if (slot >= 0 && slot < SIZE) ring[slot] = DirtyEntry.parseFrom(e.getValue());
+            } catch (InvalidProtocolBufferException ex) {
+                throw new IOException("damaged recent entry " + e.getKey(), ex);
+            }
+        }
+        next = n == null ? 0 : Long.parseLong(n);
+    }
+
+    synchronized void record(List<DirtyEntry> changes, long epoch) throws IOException {
+        for (DirtyEntry c : changes) {
+            int slot = (int) (next % SIZE);
+            DirtyEntry e = c.toBuilder().setEpoch(epoch).build();
+            ring[slot] = e;
+            store.putLazily(String.format("frecent/%04d", slot), e.toByteArray());
+            next++;
+        }
+        store.putLazily("frecent-next", Long.toString(next).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Entries applied at an epoch below epoch (everything with Long.MAX_VALUE). */
+    synchronized List<DirtyEntry> before(long epoch) {
+        List<DirtyEntry> out = new ArrayList<>();
+        for (DirtyEntry e : ring) if (e != null && e.getEpoch() < epoch) out.add(e);
+        return out;
+    }
+}

@@ -1,0 +1,209 @@
+package io.braid.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A replica 3 file volume on three servers, used through real FUSE mounts: bricks hold the files
+ * under their own names and stay identical, a second client sees what the first wrote, a brick
+ * that was away is healed in the background with only what it missed, and a writer keeps going
+ * through the loss of the primary's server.
+ */
+@Timeout(900)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(KeepLogsOnFailure.class)
+class FileVolumeIT {
+    static final String VOL = "docs";
+
+    static BraidCluster c;
+    static Blocks v;
+    static FuseMount m0;
+    static FuseMount m1;
+
+    @BeforeAll
+    static void up() throws Exception {
+        c = Blocks.startPool(FileVolumeIT.class, 3);
+        v = new Blocks(c);
+        Cli.assertOk(c.cli(0, "volume", "create", VOL, "replica", "3", c.brick(0, VOL), c.brick(1, VOL), c.brick(2, VOL)));
+        Cli.assertOk(c.cli(0, "volume", "start", VOL));
+        Cli.assertOk(c.cli(0, "volume", "set", VOL, "network.ping-timeout", "2"));
+        v.awaitAllUpToDate(VOL, 60_000);
+        m0 = FuseMount.mount(c.host(0), VOL, c.root().resolve("mnt0"), "");
+        m1 = FuseMount.mount(c.host(1), VOL, c.root().resolve("mnt1"), "attr-timeout=0,entry-timeout=0");
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        try {
+            if (m0 != null) m0.close();
+            if (m1 != null) m1.close();
+        } finally {
+            if (c != null) c.close();
+        }
+    }
+
+    static void sh(String script) {
+        Exec.Result r = Exec.run(120, "sh", "-c", script);
+        assertTrue(r.ok(), r::toString);
+    }
+
+    /** diff -r of two bricks outside .braid: empty when they hold the same names and contents. */
+    static String diff(int a, int b) {
+        Exec.Result r = Exec.run(120, "diff", "-r", "--no-dereference", "-x", ".braid",
+                c.brickPath(a, VOL).toString(), c.brickPath(b, VOL).toString());
+        return r.ok() ? "" : r.out() + r.err();
+    }
+
+    static void awaitBricksEqual(long timeoutMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        String d;
+        while (!(d = diff(0, 1) + diff(0, 2)).isEmpty()) {
+            if (System.currentTimeMillis() > deadline) throw new AssertionError("bricks differ:\n" + d);
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void filesLandOnEveryBrickUnderTheirOwnNames() throws Exception {
+        Path root = m0.dir();
+        sh("set -e; cd " + root + "; mkdir -p www/img; echo '<h1>hello</h1>' > www/index.html;"
+                + " head -c 300000 /dev/urandom > www/img/logo.bin; ln -s index.html www/home.html;"
+                + " ln www/index.html www/hard.html; chmod 640 www/img/logo.bin; echo old > www/a; echo new > www/b;"
+                + " mv www/b www/a; touch -d '2020-01-02 03:04:05' www/a; mkdir gone; rmdir gone");
+        for (int s = 0; s < 3; s++) {
+            Path b = c.brickPath(s, VOL);
+            assertEquals("<h1>hello</h1>\n", Files.readString(b.resolve("www/index.html")), "brick " + s);
+            assertEquals("new\n", Files.readString(b.resolve("www/a")), "brick " + s);
+            assertTrue(Files.isSymbolicLink(b.resolve("www/home.html")), "brick " + s);
+            assertEquals(2, (int) Files.getAttribute(b.resolve("www/index.html"), "unix:nlink"), "brick " + s);
+            assertEquals(0640, (int) Files.getAttribute(b.resolve("www/img/logo.bin"), "unix:mode") & 0777, "brick " + s);
+            assertFalse(Files.exists(b.resolve("www/b")) || Files.exists(b.resolve("gone")), "brick " + s);
+        }
+        assertEquals("", diff(0, 1) + diff(0, 2));
+        assertArrayEquals(Files.readAllBytes(c.brickPath(0, VOL).resolve("www/img/logo.bin")),
+                Files.readAllBytes(m1.path("www/img/logo.bin")));
+        assertEquals(Files.getLastModifiedTime(c.brickPath(0, VOL).resolve("www/a")),
+                Files.getLastModifiedTime(c.brickPath(2, VOL).resolve("www/a")));
+    }
+
+    @Test
+    @Order(2)
+    void aFileClosedOnOneClientIsReadWholeOnAnother() throws Exception {
+        byte[] data = new byte[3 << 20];
+        new SplittableRandom(7).nextBytes(data);
+        Files.write(m0.path("shared.bin"), data);
+        assertArrayEquals(data, Files.readAllBytes(m1.path("shared.bin")));
+        Files.writeString(m1.path("from-other.txt"), "written on mount 1\n");
+        assertEquals("written on mount 1\n", Files.readString(m0.path("from-other.txt")));
+    }
+
+    @Test
+    @Order(3)
+    void aBrickThatWasAwayIsHealedWithOnlyWhatItMissed() throws Exception {
+        int p = v.awaitPrimary(VOL, 30_000);
+        int down = (p + 1) % 3;
+        Path big = m0.path("big.bin");
+        try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+            byte[] chunk = new byte[1 << 20];
+            SplittableRandom r = new SplittableRandom(1);
+            for (int i = 0; i < 200; i++) {
+                r.nextBytes(chunk);
+                f.write(chunk);
+            }
+        }
+        Files.writeString(m0.path("doomed.txt"), "delete me while a brick is away\n");
+        awaitBricksEqual(30_000);
+        JsonElement before = Blocks.lastResync(v.status(VOL, true), v, down);
+
+        c.server(down).kill();
+        byte[] patch = new byte[4096];
+        new SplittableRandom(2).nextBytes(patch);
+        try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+            f.seek(123L << 20);
+            f.write(patch);
+        }
+        Files.delete(m0.path("doomed.txt"));
+        Files.writeString(m0.path("new-while-away.txt"), "created while a brick was away\n");
+        c.server(down).start();
+
+        JsonObject lr = v.awaitNewResync(VOL, down, before, 120_000);
+        long bytes = lr.get("bytes").getAsLong();
+        assertEquals("partial", lr.get("kind").getAsString(), lr::toString);
+        assertTrue(bytes >= 4096 && bytes < 64 * 1024, () -> "heal sent " + bytes + " bytes for a 4 KiB change: " + lr);
+        awaitBricksEqual(30_000);
+        Path healed = c.brickPath(down, VOL);
+        assertFalse(Files.exists(healed.resolve("doomed.txt")), "a file deleted while the brick was away came back");
+        assertEquals("created while a brick was away\n", Files.readString(healed.resolve("new-while-away.txt")));
+    }
+
+    @Test
+    @Order(4)
+    void aWriterKeepsGoingWhenThePrimarysServerIsKilled() throws Exception {
+        int p = v.awaitPrimary(VOL, 30_000);
+        // the writer's mount must not be on the server that dies
+        FuseMount w = p == 0 ? m1 : m0;
+        Path dir = Files.createDirectories(w.path("writer"));
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger written = new AtomicInteger();
+        AtomicLong longestMs = new AtomicLong();
+        List<Throwable> errors = new ArrayList<>();
+        Thread t = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    long t0 = System.nanoTime();
+                    int i = written.get();
+                    Files.writeString(dir.resolve("f" + i), "line " + i + "\n", StandardCharsets.UTF_8);
+                    written.incrementAndGet();
+                    longestMs.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
+                }
+            } catch (Throwable e) {
+                synchronized (errors) {
+                    errors.add(e);
+                }
+            }
+        });
+        t.start();
+        Thread.sleep(1500);
+        c.server(p).kill();
+        int atKill = written.get();
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (written.get() < atKill + 200 && System.currentTimeMillis() < deadline && t.isAlive()) Thread.sleep(100);
+        stop.set(true);
+        t.join(60_000);
+        assertTrue(errors.isEmpty(), () -> "the writer failed: " + errors + "\n" + w.log());
+        assertTrue(written.get() >= atKill + 200, () -> "the writer stalled: " + written.get() + " after " + atKill);
+        for (int i = 0; i < written.get(); i++) {
+            assertEquals("line " + i + "\n", Files.readString(dir.resolve("f" + i)), "f" + i);
+        }
+        System.out.printf("writer: %d files, %d after the kill, longest write %d ms%n", written.get(),
+                written.get() - atKill, longestMs.get());
+        c.server(p).start();
+        v.awaitAllUpToDate(VOL, 120_000);
+        awaitBricksEqual(60_000);
+    }
+}
