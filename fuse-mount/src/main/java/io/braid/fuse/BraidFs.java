@@ -1,0 +1,594 @@
+package io.braid.fuse;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+
+import io.braid.proto.file.Attr;
+import io.braid.proto.file.FileReply;
+import io.braid.proto.file.Lock;
+import io.braid.proto.file.StatfsReply;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.Flock;
+import ru.serce.jnrfuse.struct.FuseContext;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+/**
+ * The FUSE file system of one mounted volume (libfuse 2 high-level API through jnr-fuse): turns
+ * each callback into {@link VolumeOps} calls and their replies into FUSE structures and negative
+ * errnos. Open files get a handle that carries their flags and the pending error of their
+ * background writes. With {@code ro} every change answers EROFS.
+ */
+public final class BraidFs extends FuseStubFS {
+    private static final Logger LOG = LoggerFactory.getLogger(BraidFs.class);
+    /** The largest read and write the kernel sends (max_read, max_write), and the st_blksize shown. */
+    public static final int MAX_IO = 128 * 1024;
+
+    static final int O_ACCMODE = 03;
+    static final int O_RDONLY = 0;
+    static final int O_EXCL = 0200;
+    static final int O_DSYNC = 010000;
+    static final int O_SYNC = 04010000;
+    static final int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0200000 : 040000;
+    static final int F_GETLK = 5;
+    static final int F_SETLK = 6;
+    static final int F_SETLKW = 7;
+    static final int LOCK_NB = 4;
+    static final long UTIME_NOW = (1L << 30) - 1;
+    static final long UTIME_OMIT = (1L << 30) - 2;
+    /** fuse_file_info: the bit-field word after flags, fh_old and writepage; flock_release is bit 4. */
+    private static final int FI_BITS_OFFSET = 20;
+    private static final int FI_FLOCK_RELEASE = 1 << 4;
+    /** Within 100 ms the attributes a change returned answer the getattr libfuse asks for right after it. */
+    private static final long RECENT_NANOS = 100_000_000L;
+
+    private final VolumeOps ops;
+    private final boolean readOnly;
+    private final boolean writeBehind;
+    private final AtomicLong handles = new AtomicLong();
+    private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
+    /** Lock owners that ever took an fcntl lock here: the unlock libfuse sends on every close is skipped for others. */
+    private final Set<Long> lockOwners = ConcurrentHashMap.newKeySet();
+    private final ThreadLocal<Recent> recent = new ThreadLocal<>();
+
+    private record OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors) {
+    }
+
+    private record Recent(String path, Attr attr, int set, long at) {
+    }
+
+    /**
+     * @param client      a connected client of the volume
+     * @param readOnly    answer EROFS to every change
+     * @param writeBehind send writes in the background (see {@link WriteBehind}); otherwise each write waits
+     */
+    public BraidFs(VolumeClient client, boolean readOnly, boolean writeBehind) {
+        this.ops = new VolumeOps(client);
+        this.readOnly = readOnly;
+        this.writeBehind = writeBehind;
+        // flag_utime_omit_ok: libfuse passes UTIME_OMIT/UTIME_NOW through instead of dropping a one-sided utimens.
+        Pointer mem = Struct.getMemory(fuseOperations);
+        long flags = offsetOf(fuseOperations.flag_nullpath_ok);
+        mem.putInt(flags, mem.getInt(flags) | 0b100);
+    }
+
+    /** A struct member's offset (jnr-ffi keeps the accessor out of reach). */
+    private static long offsetOf(Object member) {
+        try {
+            java.lang.reflect.Method m = Class.forName("jnr.ffi.Struct$AbstractMember").getDeclaredMethod("offset");
+            m.setAccessible(true);
+            return (Long) m.invoke(member);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("jnr-ffi changed: " + e, e);
+        }
+    }
+
+    public BraidFs(VolumeClient client, boolean readOnly) {
+        this(client, readOnly, true);
+    }
+
+    VolumeOps ops() {
+        return ops;
+    }
+
+    // ---- attributes and names ----
+
+    @Override
+    public int getattr(String path, FileStat stat) {
+        return guard("getattr", path, () -> {
+            Recent r = recent.get();
+            if (r != null) {
+                recent.remove();
+                if (r.path.equals(path) && System.nanoTime() - r.at < RECENT_NANOS) {
+                    fill(stat, r.attr, r.set);
+                    return 0;
+                }
+            }
+            int set = ops.setOf(path);
+            FileReply reply = ops.getattr(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            fill(stat, reply.getAttr(), set);
+            return 0;
+        });
+    }
+
+    @Override
+    public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
+        return getattr(path, stat);
+    }
+
+    @Override
+    public int readdir(String path, Pointer buf, FuseFillDir filter, long offset, FuseFileInfo fi) {
+        return guard("readdir", path, () -> {
+            VolumeOps.Listing listing = ops.readdir(path);
+            if (listing.errno() != 0) {
+                return -listing.errno();
+            }
+            Runtime runtime = Runtime.getSystemRuntime();
+            FileStat st = new FileStat(runtime);
+            Pointer mem = Memory.allocateDirect(runtime, Struct.size(st), true);
+            st.useMemory(mem);
+            filter.apply(buf, cString("."), null, 0);
+            filter.apply(buf, cString(".."), null, 0);
+            for (VolumeOps.Listed e : listing.entries()) {
+                st.st_ino.set(ops.ino(e.attr(), e.set()));
+                st.st_mode.set(e.attr().getMode());
+                if (filter.apply(buf, cString(e.name()), mem, 0) != 0) {
+                    break;
+                }
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int readlink(String path, Pointer buf, long size) {
+        return guard("readlink", path, () -> {
+            FileReply reply = ops.readlink(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            byte[] target = reply.getData().toByteArray();
+            int n = (int) Math.min(target.length, Math.max(0, size - 1));
+            buf.put(0, target, 0, n);
+            buf.putByte(n, (byte) 0);
+            return 0;
+        });
+    }
+
+    @Override
+    public int mknod(String path, long mode, long rdev) {
+        return change("mknod", path, () -> {
+            FuseContext ctx = getContext();
+            FileReply r = ops.mknod(path, (int) mode, rdev, (int) ctx.uid.get(), (int) ctx.gid.get());
+            return remember(path, r);
+        });
+    }
+
+    @Override
+    public int mkdir(String path, long mode) {
+        return change("mkdir", path, () -> {
+            FuseContext ctx = getContext();
+            FileReply r = ops.mkdir(path, (int) mode, (int) ctx.uid.get(), (int) ctx.gid.get());
+            return remember(path, r);
+        });
+    }
+
+    @Override
+    public int unlink(String path) {
+        return change("unlink", path, () -> -ops.unlink(path).getErrno());
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return change("rmdir", path, () -> -ops.rmdir(path).getErrno());
+    }
+
+    @Override
+    public int symlink(String target, String path) {
+        return change("symlink", path, () -> {
+            FuseContext ctx = getContext();
+            return remember(path, ops.symlink(target, path, (int) ctx.uid.get(), (int) ctx.gid.get()));
+        });
+    }
+
+    @Override
+    public int rename(String from, String to) {
+        return change("rename", from, () -> -ops.rename(from, to).getErrno());
+    }
+
+    @Override
+    public int link(String from, String to) {
+        return change("link", to, () -> remember(to, ops.link(from, to)));
+    }
+
+    @Override
+    public int chmod(String path, long mode) {
+        return change("chmod", path, () -> remember(path, ops.chmod(path, (int) mode & 07777)));
+    }
+
+    @Override
+    public int chown(String path, long uid, long gid) {
+        return change("chown", path, () -> remember(path, ops.chown(path, id(uid), id(gid))));
+    }
+
+    @Override
+    public int truncate(String path, long size) {
+        return change("truncate", path, () -> remember(path, ops.truncate(path, size)));
+    }
+
+    @Override
+    public int ftruncate(String path, long size, FuseFileInfo fi) {
+        return truncate(path, size);
+    }
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        return change("utimens", path, () -> remember(path,
+                ops.utimens(path, nanos(timespec[0]), nanos(timespec[1]))));
+    }
+
+    @Override
+    public int statfs(String path, Statvfs st) {
+        return guard("statfs", path, () -> {
+            FileReply reply = ops.statfs();
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            StatfsReply s = reply.getStatfs();
+            long bsize = s.getBlockSize() > 0 ? s.getBlockSize() : 4096;
+            st.f_bsize.set(bsize);
+            st.f_frsize.set(bsize);
+            st.f_blocks.set(s.getBlocks());
+            st.f_bfree.set(s.getBlocksFree());
+            st.f_bavail.set(s.getBlocksAvailable());
+            st.f_files.set(s.getFiles());
+            st.f_ffree.set(s.getFilesFree());
+            st.f_favail.set(s.getFilesFree());
+            st.f_namemax.set(s.getNameMax() > 0 ? s.getNameMax() : Errno.NAME_MAX);
+            return 0;
+        });
+    }
+
+    // ---- open files ----
+
+    @Override
+    public int open(String path, FuseFileInfo fi) {
+        return guard("open", path, () -> {
+            int flags = fi.flags.get();
+            if (readOnly && (flags & O_ACCMODE) != O_RDONLY) {
+                return -Errno.EROFS;
+            }
+            FileReply reply = ops.open(path, flags & O_ACCMODE);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            fi.fh.set(newHandle(flags));
+            return 0;
+        });
+    }
+
+    @Override
+    public int create(String path, long mode, FuseFileInfo fi) {
+        return change("create", path, () -> {
+            int flags = fi.flags.get();
+            FuseContext ctx = getContext();
+            FileReply reply = ops.create(path, (int) mode, (flags & O_EXCL) != 0, (int) ctx.uid.get(),
+                    (int) ctx.gid.get());
+            int res = remember(path, reply);
+            if (res == 0) {
+                fi.fh.set(newHandle(flags));
+            }
+            return res;
+        });
+    }
+
+    @Override
+    public int read(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        return guard("read", path, () -> {
+            FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE));
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            ByteString data = reply.getData();
+            int n = (int) Math.min(data.size(), size);
+            if (n > 0) {
+                buf.put(0, data.substring(0, n).toByteArray(), 0, n);
+            }
+            return n;
+        });
+    }
+
+    @Override
+    public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        return change("write", path, () -> {
+            byte[] bytes = new byte[(int) size];
+            buf.get(0, bytes, 0, bytes.length);
+            ByteString data = UnsafeByteOperations.unsafeWrap(bytes);
+            OpenFile file = files.get(fi.fh.get());
+            if (file != null) {
+                int earlier = file.errors.take();
+                if (earlier != 0) {
+                    return -earlier;
+                }
+            }
+            if (file == null || file.syncWrites || !writeBehind) {
+                FileReply reply = ops.writeNow(path, offset, data);
+                if (reply.getErrno() != 0) {
+                    return -reply.getErrno();
+                }
+                return (int) reply.getWritten();
+            }
+            int e = ops.writeBehind(path, offset, data, file.errors);
+            return e != 0 ? -e : bytes.length;
+        });
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        return guard("flush", path, () -> {
+            ops.writes().drain(path);
+            OpenFile file = files.get(fi.fh.get());
+            return file == null ? 0 : -file.errors.take();
+        });
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        return guard("release", path, () -> {
+            ops.writes().drain(path);
+            if ((Struct.getMemory(fi).getByte(FI_BITS_OFFSET) & FI_FLOCK_RELEASE) != 0) {
+                flockCall(path, fi.lock_owner.get(), Lock.Type.UNLCK, false);
+            }
+            OpenFile file = files.remove(fi.fh.get());
+            return file == null ? 0 : -file.errors.take();
+        });
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        return guard("fsync", path, () -> {
+            ops.writes().drain(path);
+            OpenFile file = files.get(fi.fh.get());
+            int earlier = file == null ? 0 : file.errors.take();
+            if (earlier != 0) {
+                return -earlier;
+            }
+            return -ops.fsync(path, isdatasync != 0).getErrno();
+        });
+    }
+
+    @Override
+    public int fsyncdir(String path, FuseFileInfo fi) {
+        return 0;
+    }
+
+    @Override
+    public int fallocate(String path, int mode, long offset, long length, FuseFileInfo fi) {
+        return change("fallocate", path, () -> -ops.fallocate(path, mode, offset, length).getErrno());
+    }
+
+    // ---- extended attributes ----
+
+    @Override
+    public int setxattr(String path, String name, Pointer value, long size, int flags) {
+        return change("setxattr", path, () -> {
+            byte[] bytes = new byte[(int) size];
+            if (size > 0) {
+                value.get(0, bytes, 0, bytes.length);
+            }
+            return -ops.setxattr(path, name, UnsafeByteOperations.unsafeWrap(bytes), flags).getErrno();
+        });
+    }
+
+    @Override
+    public int getxattr(String path, String name, Pointer value, long size) {
+        return guard("getxattr", path, () -> {
+            FileReply reply = ops.getxattr(path, name);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            return sized(reply.getData().toByteArray(), value, size);
+        });
+    }
+
+    @Override
+    public int listxattr(String path, Pointer list, long size) {
+        return guard("listxattr", path, () -> {
+            FileReply reply = ops.listxattr(path);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            ByteString.Output out = ByteString.newOutput();
+            for (String n : reply.getNamesList()) {
+                byte[] b = n.getBytes(StandardCharsets.UTF_8);
+                out.write(b, 0, b.length);
+                out.write(0);
+            }
+            return sized(out.toByteString().toByteArray(), list, size);
+        });
+    }
+
+    @Override
+    public int removexattr(String path, String name) {
+        return change("removexattr", path, () -> -ops.removexattr(path, name).getErrno());
+    }
+
+    // ---- locks ----
+
+    @Override
+    public int lock(String path, FuseFileInfo fi, int cmd, Flock flock) {
+        return guard("lock", path, () -> {
+            long owner = fi.lock_owner.get();
+            Lock.Type type = switch (flock.l_type.get()) {
+                case Flock.F_RDLCK -> Lock.Type.RDLCK;
+                case Flock.F_WRLCK -> Lock.Type.WRLCK;
+                default -> Lock.Type.UNLCK;
+            };
+            Lock.Cmd c = switch (cmd) {
+                case F_GETLK -> Lock.Cmd.GETLK;
+                case F_SETLKW -> Lock.Cmd.SETLKW;
+                default -> Lock.Cmd.SETLK;
+            };
+            if (c != Lock.Cmd.GETLK) {
+                if (type == Lock.Type.UNLCK && !lockOwners.contains(owner)) {
+                    return 0; // never locked anything: nothing to release (libfuse unlocks on every close)
+                }
+                if (type != Lock.Type.UNLCK) {
+                    lockOwners.add(owner);
+                }
+            }
+            Lock lock = Lock.newBuilder().setPath(path).setCmd(c).setType(type).setStart(flock.l_start.get())
+                    .setLength(flock.l_len.get()).setOwner(owner).setPid((int) flock.l_pid.get()).build();
+            FileReply reply = ops.lock(lock);
+            if (reply.getErrno() != 0) {
+                return -reply.getErrno();
+            }
+            if (c == Lock.Cmd.GETLK) {
+                Lock conflict = reply.getConflict();
+                if (!reply.hasConflict() || conflict.getType() == Lock.Type.UNLCK) {
+                    flock.l_type.set(Flock.F_UNLCK);
+                } else {
+                    flock.l_type.set(conflict.getType() == Lock.Type.RDLCK ? Flock.F_RDLCK : Flock.F_WRLCK);
+                    flock.l_start.set(conflict.getStart());
+                    flock.l_len.set(conflict.getLength());
+                    flock.l_pid.set(conflict.getPid());
+                }
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int flock(String path, FuseFileInfo fi, int op) {
+        return guard("flock", path, () -> {
+            Lock.Type type = (op & Flock.LOCK_UN) != 0 ? Lock.Type.UNLCK
+                    : (op & Flock.LOCK_EX) != 0 ? Lock.Type.WRLCK : Lock.Type.RDLCK;
+            return flockCall(path, fi.lock_owner.get(), type, (op & LOCK_NB) == 0 && type != Lock.Type.UNLCK);
+        });
+    }
+
+    private int flockCall(String path, long owner, Lock.Type type, boolean wait) {
+        Lock lock = Lock.newBuilder().setPath(path).setCmd(wait ? Lock.Cmd.SETLKW : Lock.Cmd.SETLK)
+                .setType(type).setOwner(owner).setFlock(true).build();
+        return -ops.lock(lock).getErrno();
+    }
+
+    @Override
+    public void destroy(Pointer initResult) {
+        ops.writes().drainAll();
+    }
+
+    // ---- helpers ----
+
+    private long newHandle(int flags) {
+        long fh = handles.incrementAndGet();
+        boolean sync = (flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0;
+        files.put(fh, new OpenFile(flags, sync, new WriteBehind.ErrorSlot()));
+        return fh;
+    }
+
+    /** Keeps a change's returned attributes for the getattr libfuse sends next on this thread. */
+    private int remember(String path, FileReply reply) {
+        if (reply.getErrno() != 0) {
+            return -reply.getErrno();
+        }
+        if (reply.hasAttr()) {
+            recent.set(new Recent(path, reply.getAttr(), ops.setOf(path), System.nanoTime()));
+        }
+        return 0;
+    }
+
+    void fill(FileStat st, Attr a, int set) {
+        st.st_mode.set(a.getMode());
+        st.st_ino.set(ops.ino(a, set));
+        st.st_nlink.set(a.getNlink());
+        st.st_uid.set(Integer.toUnsignedLong(a.getUid()));
+        st.st_gid.set(Integer.toUnsignedLong(a.getGid()));
+        st.st_rdev.set(a.getRdev());
+        st.st_size.set(a.getSize());
+        st.st_blocks.set(a.getBlocks());
+        st.st_blksize.set(MAX_IO);
+        time(st.st_atim, a.getAtimeNs());
+        time(st.st_mtim, a.getMtimeNs());
+        time(st.st_ctim, a.getCtimeNs());
+    }
+
+    private static void time(Timespec t, long ns) {
+        t.tv_sec.set(Math.floorDiv(ns, 1_000_000_000L));
+        t.tv_nsec.set(Math.floorMod(ns, 1_000_000_000L));
+    }
+
+    /** Nanoseconds since the epoch, or the protocol's UTIME_NOW (-1) / UTIME_OMIT (-2). */
+    static long nanos(Timespec t) {
+        long nsec = t.tv_nsec.longValue();
+        if (nsec == UTIME_NOW) {
+            return -1;
+        }
+        if (nsec == UTIME_OMIT) {
+            return -2;
+        }
+        return t.tv_sec.get() * 1_000_000_000L + nsec;
+    }
+
+    /** An owner id from chown: (uid_t) -1 means leave unchanged. */
+    static long id(long v) {
+        return v == -1 || v == 0xFFFFFFFFL ? -1 : v;
+    }
+
+    /** The size-probe protocol of getxattr/listxattr: size 0 asks for the length; too small is ERANGE. */
+    static int sized(byte[] data, Pointer to, long size) {
+        if (size == 0) {
+            return data.length;
+        }
+        if (size < data.length) {
+            return -Errno.ERANGE;
+        }
+        to.put(0, data, 0, data.length);
+        return data.length;
+    }
+
+    private static ByteBuffer cString(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(b.length + 1);
+        buf.put(b).put((byte) 0).flip();
+        return buf;
+    }
+
+    private int change(String op, String path, IntSupplier body) {
+        if (readOnly) {
+            return -Errno.EROFS;
+        }
+        return guard(op, path, body);
+    }
+
+    /** Runs a callback; an unexpected exception is logged and answered EIO (never thrown into native code). */
+    private static int guard(String op, String path, IntSupplier body) {
+        try {
+            return body.getAsInt();
+        } catch (RuntimeException | Error e) {
+            LOG.error("{} {}: {}", op, path, e.toString(), e);
+            return -Errno.EIO;
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package io.braid.fuse;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+
+import io.braid.proto.file.BrickLayout;
+import io.braid.proto.file.FileIoGrpc;
+import io.braid.proto.file.FileReply;
+import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Layout;
+import io.braid.proto.file.Lock;
+import io.braid.proto.file.SetLayout;
+import io.grpc.Status;
+
+/**
+ * A mount's connection to one file volume: sends each operation to the primary of its replica
+ * set, and when that server is not (or no longer) the primary or cannot be reached, asks for the
+ * layout again and retries the same request (same client and request id, so a mutation applied
+ * before a failover is answered from its first result, never applied twice) until the retry
+ * budget is spent, then answers ENOTCONN. Never throws from a call: a failure is a reply with errno.
+ */
+public final class VolumeClient implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VolumeClient.class);
+
+    /**
+     * @param callDeadlineMs  deadline of one attempt (none for a blocking lock)
+     * @param retryBudgetMs   how long to keep retrying one operation before ENOTCONN
+     * @param backoffMinMs    first pause between attempts, doubled each time
+     * @param backoffMaxMs    longest pause between attempts
+     * @param layoutDeadlineMs deadline of one layout question
+     */
+    public record Timing(long callDeadlineMs, long retryBudgetMs, long backoffMinMs, long backoffMaxMs,
+                         long layoutDeadlineMs) {
+        /** A failover takes network.ping-timeout (5 s) plus about a second; one minute covers several. */
+        public static final Timing DEFAULT = new Timing(15_000, 60_000, 100, 1_000, 3_000);
+    }
+
+    private final String volume;
+    private final String clientId = UUID.randomUUID().toString();
+    private final Timing timing;
+    private final ServerChannels channels = new ServerChannels();
+    private final LayoutSource layouts;
+    private final Sessions sessions;
+    private final AtomicLong requestIds = new AtomicLong();
+    private final ScheduledExecutorService retries;
+    private volatile boolean closed;
+
+    public VolumeClient(String volume, List<ServerAddress> servers, Timing timing) {
+        this.volume = volume;
+        this.timing = timing;
+        List<String> targets = new ArrayList<>();
+        for (ServerAddress s : servers) {
+            targets.add(s.target());
+        }
+        this.layouts = new LayoutSource(volume, targets, channels, timing.layoutDeadlineMs());
+        this.sessions = new Sessions(volume, clientId, channels, () -> layouts.refresh(layouts.current()));
+        this.retries = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "braid-retry");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Fetches the layout for the first time.
+     *
+     * @throws MountException with a one-line reason if the volume cannot be mounted
+     */
+    public Layout connect() {
+        return layouts.fetchFirst();
+    }
+
+    public String volume() {
+        return volume;
+    }
+
+    public String clientId() {
+        return clientId;
+    }
+
+    /** The number of replica sets K of the volume as last heard. */
+    public int sets() {
+        Layout l = layouts.current();
+        return l == null ? 1 : Math.max(1, l.getSetsCount());
+    }
+
+    public Layout layout() {
+        return layouts.current();
+    }
+
+    /** Sends request to the replica set and waits for the reply. */
+    public FileReply call(int set, FileRequest.Builder request) {
+        return callAsync(set, request).join();
+    }
+
+    /** Sends request to the replica set; the future always completes normally. */
+    public CompletableFuture<FileReply> callAsync(int set, FileRequest.Builder request) {
+        FileRequest.OpCase op = request.getOpCase();
+        boolean retriedSafely = readsOnly(request);
+        FileRequest built = request.setVolume(volume).setSet(set).setClient(clientId)
+                .setId(retriedSafely ? 0 : requestIds.incrementAndGet()).build();
+        boolean waits = op == FileRequest.OpCase.LOCK && request.getLock().getCmd() == Lock.Cmd.SETLKW;
+        Attempts a = new Attempts(built, replicaReadable(op), waits);
+        a.run();
+        return a.result;
+    }
+
+    /** Operations whose repetition changes nothing: the server need not remember their result. */
+    static boolean readsOnly(FileRequest.Builder r) {
+        return switch (r.getOpCase()) {
+            case GETATTR, READDIR, READLINK, READ, STATFS, GETXATTR, LISTXATTR, OPEN -> true;
+            case LOCK -> r.getLock().getCmd() == Lock.Cmd.GETLK;
+            default -> false;
+        };
+    }
+
+    private static boolean replicaReadable(FileRequest.OpCase op) {
+        return switch (op) {
+            case GETATTR, READDIR, READLINK, READ, STATFS, GETXATTR, LISTXATTR -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * The server to send to: the set's primary, or for a read with cluster.read-from-replicas on,
+     * one in-sync data brick chosen by this mount's id (so mounts spread over the replicas).
+     */
+    String route(Layout layout, int set, boolean read) {
+        if (set < 0 || set >= layout.getSetsCount()) {
+            return null;
+        }
+        SetLayout s = layout.getSets(set);
+        if (read && layout.getReadFromReplicas()) {
+            List<BrickLayout> readable = new ArrayList<>();
+            for (int i = 0; i < s.getBricksCount(); i++) {
+                BrickLayout b = s.getBricks(i);
+                if (!b.getArbiter() && (b.getInSync() || i == s.getPrimary())) {
+                    readable.add(b);
+                }
+            }
+            if (!readable.isEmpty()) {
+                return readable.get(Math.floorMod(clientId.hashCode(), readable.size())).getAddress();
+            }
+        }
+        if (s.getPrimary() < 0 || s.getPrimary() >= s.getBricksCount()) {
+            return null;
+        }
+        return s.getBricks(s.getPrimary()).getAddress();
+    }
+
+    /** One operation's attempts, each after the previous failed in transport. */
+    private final class Attempts {
+        final FileRequest request;
+        final boolean waits;
+        final long giveUpAt;
+        final CompletableFuture<FileReply> result = new CompletableFuture<>();
+        boolean mayReadReplica;
+        long backoffMs = timing.backoffMinMs();
+        Status lastFailure;
+        String lastAddress;
+
+        Attempts(FileRequest request, boolean mayReadReplica, boolean waits) {
+            this.request = request;
+            this.mayReadReplica = mayReadReplica;
+            this.waits = waits;
+            this.giveUpAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timing.retryBudgetMs());
+        }
+
+        void run() {
+            if (closed) {
+                result.complete(error(Errno.ENOTCONN, "unmounted"));
+                return;
+            }
+            Layout layout = layouts.current();
+            if (!layout.getStarted()) {
+                // Maybe started again since: look once more before failing.
+                layouts.refresh(layout).thenAccept(l -> {
+                    if (!l.getStarted()) {
+                        result.complete(error(Errno.ENOTCONN, "volume " + volume + " is not started"));
+                    } else {
+                        send(l);
+                    }
+                });
+                return;
+            }
+            send(layout);
+        }
+
+        private void send(Layout layout) {
+            String address = route(layout, request.getSet(), mayReadReplica);
+            if (address == null || address.isEmpty()) {
+                failed(layout, null, Status.UNAVAILABLE.withDescription("no primary for set " + request.getSet()));
+                return;
+            }
+            ListenableFuture<FileReply> f;
+            try {
+                sessions.ensure(address);
+                FileIoGrpc.FileIoFutureStub stub = FileIoGrpc.newFutureStub(channels.get(address));
+                if (!waits) {
+                    stub = stub.withDeadlineAfter(timing.callDeadlineMs(), TimeUnit.MILLISECONDS);
+                }
+                f = stub.call(request);
+            } catch (RuntimeException e) {
+                result.complete(error(Errno.ENOTCONN, "unmounted"));
+                return;
+            }
+            Futures.addCallback(f, new FutureCallback<>() {
+                @Override
+                public void onSuccess(FileReply reply) {
+                    result.complete(reply);
+                }
+
+                @Override
+                public void onFailure(Throwable t) {
+                    failed(layout, address, Status.fromThrowable(t));
+                }
+            }, MoreExecutors.directExecutor());
+        }
+
+        private void failed(Layout seen, String address, Status status) {
+            lastFailure = status;
+            lastAddress = address;
+            if (closed) {
+                result.complete(error(Errno.ENOTCONN, "unmounted"));
+                return;
+            }
+            if (!Errno.retryable(status.getCode())) {
+                LOG.warn("{}: {} on {} failed: {}", volume, request.getOpCase(), address,
+                        LayoutSource.describe(status));
+                result.complete(error(Errno.of(status.getCode()), LayoutSource.describe(status)));
+                return;
+            }
+            long now = System.nanoTime();
+            if (now + TimeUnit.MILLISECONDS.toNanos(backoffMs) - giveUpAt > 0) {
+                LOG.warn("{}: {} of set {} gave up after {} s: last {} said {}", volume, request.getOpCase(),
+                        request.getSet(), timing.retryBudgetMs() / 1000, address, LayoutSource.describe(status));
+                result.complete(error(Errno.ENOTCONN, "no primary reachable for set " + request.getSet()));
+                return;
+            }
+            LOG.debug("{}: {} of set {} on {}: {}; retrying", volume, request.getOpCase(), request.getSet(),
+                    address, LayoutSource.describe(status));
+            mayReadReplica = false;
+            long pause = backoffMs;
+            backoffMs = Math.min(backoffMs * 2, timing.backoffMaxMs());
+            try {
+                retries.schedule(() -> layouts.refresh(seen).whenComplete((l, t) -> run()),
+                        pause, TimeUnit.MILLISECONDS);
+            } catch (RuntimeException e) {
+                result.complete(error(Errno.ENOTCONN, "unmounted"));
+            }
+        }
+    }
+
+    static FileReply error(int errno, String message) {
+        return FileReply.newBuilder().setErrno(errno).setMessage(message).build();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        sessions.close();
+        retries.shutdownNow();
+        channels.close();
+    }
+}

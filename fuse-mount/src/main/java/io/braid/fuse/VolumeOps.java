@@ -1,0 +1,528 @@
+package io.braid.fuse;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntFunction;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.protobuf.ByteString;
+
+import io.braid.proto.file.Attr;
+import io.braid.proto.file.Chmod;
+import io.braid.proto.file.Chown;
+import io.braid.proto.file.Create;
+import io.braid.proto.file.DirEntry;
+import io.braid.proto.file.Fallocate;
+import io.braid.proto.file.FileReply;
+import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Fsync;
+import io.braid.proto.file.Getattr;
+import io.braid.proto.file.Getxattr;
+import io.braid.proto.file.Link;
+import io.braid.proto.file.Listxattr;
+import io.braid.proto.file.Lock;
+import io.braid.proto.file.Mkdir;
+import io.braid.proto.file.Mknod;
+import io.braid.proto.file.Open;
+import io.braid.proto.file.Read;
+import io.braid.proto.file.Readdir;
+import io.braid.proto.file.Readlink;
+import io.braid.proto.file.Removexattr;
+import io.braid.proto.file.Rename;
+import io.braid.proto.file.Rmdir;
+import io.braid.proto.file.Setxattr;
+import io.braid.proto.file.Statfs;
+import io.braid.proto.file.StatfsReply;
+import io.braid.proto.file.Symlink;
+import io.braid.proto.file.Truncate;
+import io.braid.proto.file.Unlink;
+import io.braid.proto.file.Utimens;
+import io.braid.proto.file.Write;
+
+/**
+ * The volume as a POSIX file system, in Java terms: each operation goes to the replica set that
+ * holds its path ({@link Placement}), and the few that concern every set (directories, readdir,
+ * statfs) are spread over all of them. With one replica set every operation is exactly one call.
+ * Every operation on a path first waits for that path's background writes.
+ */
+final class VolumeOps {
+    private static final Logger LOG = LoggerFactory.getLogger(VolumeOps.class);
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFDIR = 0040000;
+    /** libfuse renames a file that is unlinked while open to this prefix, in the same directory. */
+    private static final String HIDDEN_PREFIX = ".fuse_hidden";
+
+    /** One directory entry and the set whose answer it is. */
+    record Listed(String name, Attr attr, int set) {
+    }
+
+    /** A readdir answer: errno 0 and the entries, or an errno. */
+    record Listing(int errno, List<Listed> entries) {
+    }
+
+    private final VolumeClient client;
+    private final WriteBehind writes;
+    /** Hidden names of open-but-unlinked files, on the set of the name they had (K > 1 only). */
+    private final Map<String, Integer> hidden = new ConcurrentHashMap<>();
+
+    VolumeOps(VolumeClient client) {
+        this.client = client;
+        this.writes = new WriteBehind(client);
+    }
+
+    VolumeClient client() {
+        return client;
+    }
+
+    WriteBehind writes() {
+        return writes;
+    }
+
+    int sets() {
+        return client.sets();
+    }
+
+    /** The set that holds the non-directory at path (directories: the set that answers for them). */
+    int setOf(String path) {
+        int k = client.sets();
+        if (k > 1 && !hidden.isEmpty() && Placement.basename(path).startsWith(HIDDEN_PREFIX)) {
+            Integer s = hidden.get(path);
+            if (s != null) {
+                return s;
+            }
+        }
+        return Placement.setOf(path, k);
+    }
+
+    /** The inode number shown for an entry: unique across sets when there are several. */
+    long ino(Attr attr, int set) {
+        int k = client.sets();
+        return k <= 1 ? attr.getIno() : attr.getIno() * k + set;
+    }
+
+    static boolean isDir(Attr attr) {
+        return (attr.getMode() & S_IFMT) == S_IFDIR;
+    }
+
+    static boolean nameTooLong(String path) {
+        return Placement.basename(path).getBytes(StandardCharsets.UTF_8).length > Errno.NAME_MAX;
+    }
+
+    // ---- reads ----
+
+    FileReply getattr(String path) {
+        if (nameTooLong(path)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)));
+    }
+
+    FileReply readlink(String path) {
+        return call(setOf(path), FileRequest.newBuilder().setReadlink(Readlink.newBuilder().setPath(path)));
+    }
+
+    FileReply read(String path, long offset, int size) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder()
+                .setRead(Read.newBuilder().setPath(path).setOffset(offset).setSize(size)));
+    }
+
+    FileReply open(String path, int flags) {
+        if (nameTooLong(path)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setOpen(Open.newBuilder().setPath(path).setFlags(flags)));
+    }
+
+    FileReply getxattr(String path, String name) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder()
+                .setGetxattr(Getxattr.newBuilder().setPath(path).setName(name)));
+    }
+
+    FileReply listxattr(String path) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setListxattr(Listxattr.newBuilder().setPath(path)));
+    }
+
+    /** Every entry of the directory: with several sets, the union by name (a name's own set answers for it). */
+    Listing readdir(String path) {
+        int k = client.sets();
+        FileRequest.Builder req = FileRequest.newBuilder().setReaddir(Readdir.newBuilder().setPath(path));
+        if (k == 1) {
+            FileReply r = call(0, req);
+            if (r.getErrno() != 0) {
+                return new Listing(r.getErrno(), List.of());
+            }
+            List<Listed> out = new ArrayList<>(r.getEntriesCount());
+            for (DirEntry e : r.getEntriesList()) {
+                out.add(new Listed(e.getName(), e.getAttr(), 0));
+            }
+            return new Listing(0, out);
+        }
+        int home = setOf(path);
+        List<FileReply> replies = onAll(k, s -> req.clone());
+        if (replies.get(home).getErrno() != 0) {
+            return new Listing(replies.get(home).getErrno(), List.of());
+        }
+        Map<String, Listed> byName = new LinkedHashMap<>();
+        for (int s = 0; s < k; s++) {
+            FileReply r = replies.get(s);
+            if (r.getErrno() != 0) {
+                LOG.warn("{}: readdir {} on set {}: errno {} ({})", client.volume(), path, s, r.getErrno(), r.getMessage());
+                continue;
+            }
+            for (DirEntry e : r.getEntriesList()) {
+                Listed l = new Listed(e.getName(), e.getAttr(), s);
+                Listed had = byName.putIfAbsent(e.getName(), l);
+                if (had != null && Placement.setOf(e.getName(), k) == s) {
+                    byName.put(e.getName(), l);
+                }
+            }
+        }
+        return new Listing(0, new ArrayList<>(byName.values()));
+    }
+
+    /** The volume's capacity: one brick per set answers, the sets add up. */
+    FileReply statfs() {
+        int k = client.sets();
+        FileRequest.Builder req = FileRequest.newBuilder().setStatfs(Statfs.getDefaultInstance());
+        if (k == 1) {
+            return call(0, req);
+        }
+        List<FileReply> replies = onAll(k, s -> req.clone());
+        StatfsReply first = null;
+        double blocks = 0;
+        double free = 0;
+        double avail = 0;
+        long files = 0;
+        long filesFree = 0;
+        long nameMax = Long.MAX_VALUE;
+        for (FileReply r : replies) {
+            if (r.getErrno() != 0) {
+                return r;
+            }
+            StatfsReply s = r.getStatfs();
+            if (first == null) {
+                first = s;
+            }
+            double scale = (double) Math.max(1, s.getBlockSize()) / Math.max(1, first.getBlockSize());
+            blocks += s.getBlocks() * scale;
+            free += s.getBlocksFree() * scale;
+            avail += s.getBlocksAvailable() * scale;
+            files += s.getFiles();
+            filesFree += s.getFilesFree();
+            nameMax = Math.min(nameMax, s.getNameMax() == 0 ? Errno.NAME_MAX : s.getNameMax());
+        }
+        return FileReply.newBuilder().setStatfs(StatfsReply.newBuilder().setBlockSize(first.getBlockSize())
+                .setBlocks((long) blocks).setBlocksFree((long) free).setBlocksAvailable((long) avail)
+                .setFiles(files).setFilesFree(filesFree).setNameMax(nameMax)).build();
+    }
+
+    // ---- new entries ----
+
+    FileReply create(String path, int mode, boolean exclusive, int uid, int gid) {
+        if (nameTooLong(path)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        return call(setOf(path), FileRequest.newBuilder().setCreate(Create.newBuilder().setPath(path).setMode(mode)
+                .setExclusive(exclusive).setUid(uid).setGid(gid)));
+    }
+
+    FileReply mknod(String path, int mode, long rdev, int uid, int gid) {
+        if (nameTooLong(path)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        return call(setOf(path), FileRequest.newBuilder().setMknod(Mknod.newBuilder().setPath(path).setMode(mode)
+                .setRdev(rdev).setUid(uid).setGid(gid)));
+    }
+
+    FileReply symlink(String target, String path, int uid, int gid) {
+        if (nameTooLong(path)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        return call(setOf(path), FileRequest.newBuilder().setSymlink(Symlink.newBuilder().setTarget(target)
+                .setPath(path).setUid(uid).setGid(gid)));
+    }
+
+    /** A directory is made on its hashed set first (whose answer counts), then on every other set. */
+    FileReply mkdir(String path, int mode, int uid, int gid) {
+        if (nameTooLong(path)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        FileRequest.Builder req = FileRequest.newBuilder()
+                .setMkdir(Mkdir.newBuilder().setPath(path).setMode(mode).setUid(uid).setGid(gid));
+        int home = setOf(path);
+        FileReply r = call(home, req);
+        if (r.getErrno() != 0 || client.sets() == 1) {
+            return r;
+        }
+        onOthers(home, "mkdir", path, s -> req.clone(), Errno.EEXIST);
+        return r;
+    }
+
+    // ---- removal and names ----
+
+    FileReply unlink(String path) {
+        writes.drain(path);
+        int set = setOf(path);
+        FileReply r = call(set, FileRequest.newBuilder().setUnlink(Unlink.newBuilder().setPath(path)));
+        if (r.getErrno() == 0 && !hidden.isEmpty()) {
+            hidden.remove(path);
+        }
+        return r;
+    }
+
+    /**
+     * A directory is removed from the other sets first, its hashed set last. If a set refuses (not
+     * empty there), the directory is made again where it was already removed.
+     */
+    FileReply rmdir(String path) {
+        FileRequest.Builder req = FileRequest.newBuilder().setRmdir(Rmdir.newBuilder().setPath(path));
+        int k = client.sets();
+        int home = setOf(path);
+        if (k == 1) {
+            return call(home, req);
+        }
+        FileReply attr = call(home, FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)));
+        if (attr.getErrno() != 0) {
+            return attr;
+        }
+        List<Integer> others = new ArrayList<>();
+        List<CompletableFuture<FileReply>> futures = new ArrayList<>();
+        for (int s = 0; s < k; s++) {
+            if (s != home) {
+                others.add(s);
+                futures.add(client.callAsync(s, req.clone()));
+            }
+        }
+        List<Integer> removed = new ArrayList<>();
+        FileReply refused = null;
+        for (int i = 0; i < others.size(); i++) {
+            FileReply r = futures.get(i).join();
+            if (r.getErrno() == 0 || r.getErrno() == Errno.ENOENT) {
+                removed.add(others.get(i));
+            } else if (refused == null) {
+                refused = r;
+            }
+        }
+        if (refused == null) {
+            refused = call(home, req);
+            if (refused.getErrno() == 0) {
+                return refused;
+            }
+        }
+        // Put the directory back where it is gone, so the volume stays consistent.
+        Attr a = attr.getAttr();
+        for (int s : removed) {
+            FileReply back = call(s, FileRequest.newBuilder().setMkdir(Mkdir.newBuilder().setPath(path)
+                    .setMode(a.getMode() & 07777).setUid(a.getUid()).setGid(a.getGid())));
+            if (back.getErrno() != 0 && back.getErrno() != Errno.EEXIST) {
+                LOG.warn("{}: rmdir {} failed on one set and could not be undone on set {}: errno {}",
+                        client.volume(), path, s, back.getErrno());
+            }
+        }
+        return refused;
+    }
+
+    /**
+     * Renames within one set. A non-directory whose new name hashes to another set answers EXDEV
+     * (mv then copies); a directory is renamed on every set, the new name's set first.
+     */
+    FileReply rename(String from, String to) {
+        if (nameTooLong(to)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        writes.drain(from);
+        writes.drain(to);
+        FileRequest.Builder req = FileRequest.newBuilder().setRename(Rename.newBuilder().setFrom(from).setTo(to));
+        int k = client.sets();
+        if (k == 1) {
+            return call(0, req);
+        }
+        int fromSet = setOf(from);
+        FileReply st = call(fromSet, FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(from)));
+        if (st.getErrno() != 0) {
+            return st;
+        }
+        if (isDir(st.getAttr())) {
+            int home = Placement.setOf(to, k);
+            FileReply r = call(home, req);
+            if (r.getErrno() == 0) {
+                onOthers(home, "rename", from, s -> req.clone(), Errno.ENOENT);
+            }
+            return r;
+        }
+        boolean hiding = Placement.basename(to).startsWith(HIDDEN_PREFIX);
+        if (!hiding && setOf(to) != fromSet) {
+            return error(Errno.EXDEV);
+        }
+        FileReply r = call(fromSet, req);
+        if (r.getErrno() == 0) {
+            if (hiding) {
+                hidden.put(to, fromSet);
+            }
+            hidden.remove(from);
+        }
+        return r;
+    }
+
+    FileReply link(String from, String to) {
+        if (nameTooLong(to)) {
+            return error(Errno.ENAMETOOLONG);
+        }
+        writes.drain(from);
+        int set = setOf(from);
+        if (client.sets() > 1 && Placement.setOf(to, client.sets()) != set) {
+            return error(Errno.EXDEV);
+        }
+        return call(set, FileRequest.newBuilder().setLink(Link.newBuilder().setFrom(from).setTo(to)));
+    }
+
+    // ---- attributes ----
+
+    FileReply chmod(String path, int mode) {
+        FileRequest.Builder req = FileRequest.newBuilder().setChmod(Chmod.newBuilder().setPath(path).setMode(mode));
+        return onDirOrFile(path, req, "chmod");
+    }
+
+    FileReply chown(String path, long uid, long gid) {
+        FileRequest.Builder req = FileRequest.newBuilder().setChown(Chown.newBuilder().setPath(path).setUid(uid).setGid(gid));
+        return onDirOrFile(path, req, "chown");
+    }
+
+    FileReply utimens(String path, long atimeNs, long mtimeNs) {
+        FileRequest.Builder req = FileRequest.newBuilder()
+                .setUtimens(Utimens.newBuilder().setPath(path).setAtimeNs(atimeNs).setMtimeNs(mtimeNs));
+        return onDirOrFile(path, req, "utimens");
+    }
+
+    FileReply setxattr(String path, String name, ByteString value, int flags) {
+        FileRequest.Builder req = FileRequest.newBuilder().setSetxattr(Setxattr.newBuilder().setPath(path)
+                .setName(name).setValue(value).setFlags(flags));
+        return onDirOrFileNoAttr(path, req, "setxattr");
+    }
+
+    FileReply removexattr(String path, String name) {
+        FileRequest.Builder req = FileRequest.newBuilder()
+                .setRemovexattr(Removexattr.newBuilder().setPath(path).setName(name));
+        return onDirOrFileNoAttr(path, req, "removexattr");
+    }
+
+    FileReply truncate(String path, long size) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setTruncate(Truncate.newBuilder().setPath(path).setSize(size)));
+    }
+
+    FileReply fallocate(String path, int mode, long offset, long length) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setFallocate(Fallocate.newBuilder().setPath(path)
+                .setMode(mode).setOffset(offset).setLength(length)));
+    }
+
+    // ---- data ----
+
+    /** A write that waits for its reply (no write-behind). */
+    FileReply writeNow(String path, long offset, ByteString data) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder()
+                .setWrite(Write.newBuilder().setPath(path).setOffset(offset).setData(data)));
+    }
+
+    /** A write sent in the background; see {@link WriteBehind#write}. */
+    int writeBehind(String path, long offset, ByteString data, WriteBehind.ErrorSlot errors) {
+        return writes.write(path, setOf(path), offset, data, errors);
+    }
+
+    FileReply fsync(String path, boolean datasync) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setFsync(Fsync.newBuilder().setPath(path).setDatasync(datasync)));
+    }
+
+    FileReply lock(Lock lock) {
+        writes.drain(lock.getPath());
+        return call(setOf(lock.getPath()), FileRequest.newBuilder().setLock(lock));
+    }
+
+    // ---- helpers ----
+
+    private FileReply call(int set, FileRequest.Builder req) {
+        return client.call(set, req);
+    }
+
+    /** An attribute change: on the path's set; on a directory (seen in the reply's attributes) on every set. */
+    private FileReply onDirOrFile(String path, FileRequest.Builder req, String what) {
+        writes.drain(path);
+        int home = setOf(path);
+        FileReply r = call(home, req.clone());
+        if (r.getErrno() == 0 && client.sets() > 1 && r.hasAttr() && isDir(r.getAttr())) {
+            onOthers(home, what, path, s -> req.clone(), 0);
+        }
+        return r;
+    }
+
+    /** Like {@link #onDirOrFile} for changes whose reply has no attributes: asks first whether path is a directory. */
+    private FileReply onDirOrFileNoAttr(String path, FileRequest.Builder req, String what) {
+        writes.drain(path);
+        int home = setOf(path);
+        if (client.sets() == 1) {
+            return call(home, req);
+        }
+        FileReply st = call(home, FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)));
+        if (st.getErrno() != 0) {
+            return st;
+        }
+        FileReply r = call(home, req.clone());
+        if (r.getErrno() == 0 && isDir(st.getAttr())) {
+            onOthers(home, what, path, s -> req.clone(), 0);
+        }
+        return r;
+    }
+
+    /** Sends to every set but home at once and waits; failures other than the expected errno are logged. */
+    private void onOthers(int home, String what, String path, IntFunction<FileRequest.Builder> req,
+                          int expected) {
+        int k = client.sets();
+        List<CompletableFuture<FileReply>> futures = new ArrayList<>();
+        List<Integer> sets = new ArrayList<>();
+        for (int s = 0; s < k; s++) {
+            if (s != home) {
+                sets.add(s);
+                futures.add(client.callAsync(s, req.apply(s)));
+            }
+        }
+        for (int i = 0; i < futures.size(); i++) {
+            FileReply r = futures.get(i).join();
+            if (r.getErrno() != 0 && r.getErrno() != expected) {
+                LOG.warn("{}: {} {} on set {}: errno {} ({})", client.volume(), what, path, sets.get(i),
+                        r.getErrno(), r.getMessage());
+            }
+        }
+    }
+
+    /** Sends to every set at once; the replies in set order. */
+    private List<FileReply> onAll(int k, IntFunction<FileRequest.Builder> req) {
+        List<CompletableFuture<FileReply>> futures = new ArrayList<>(k);
+        for (int s = 0; s < k; s++) {
+            futures.add(client.callAsync(s, req.apply(s)));
+        }
+        List<FileReply> out = new ArrayList<>(k);
+        for (CompletableFuture<FileReply> f : futures) {
+            out.add(f.join());
+        }
+        return out;
+    }
+
+    static FileReply error(int errno) {
+        return FileReply.newBuilder().setErrno(errno).build();
+    }
+}
