@@ -37,7 +37,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * clients' requests. Paths are checked by {@link BrickPath} and resolved by {@link Brick} without
  * following any symlink, so no name leads out of the brick; {@code .braid} at the brick root is
  * never listed, ENOENT to every lookup and EPERM to anything that would create or rename onto it.
- * Every failure is an {@link FsError} with the errno the kernel gave.
+ * Every failure is an {@link FsError} with the errno the kernel gave. A malformed path is EINVAL
+ * (ENAMETOOLONG when too long); a symlink where a directory is expected is ELOOP, and a final
+ * symlink is acted on itself (lchown, lutimes), never followed: ELOOP to read, write, truncate and
+ * open, ENOTDIR to readdir, ENOTSUP to chmod.
  *
  * <p>Reads (getattr, readdir, readlink, read, statfs, getxattr, listxattr, open) may run
  * concurrently with each other and with mutations; the caller runs mutations one at a time. New
@@ -212,10 +215,10 @@ public final class FileStore implements AutoCloseable {
             List<String> names = new ArrayList<>();
             for (int start = 0, i = 0; i < n; i++) {
                 if (buf.get(i) != 0) continue;
-                byte[] name = new byte[i - start];
-                buf.get(start, name);
-                String s1 = new String(name, StandardCharsets.UTF_8);
-                if (!s1.startsWith(RESERVED_XATTR)) names.add(s1);
+                byte[] bytes = new byte[i - start];
+                buf.get(start, bytes);
+                String name = new String(bytes, StandardCharsets.UTF_8);
+                if (!name.startsWith(RESERVED_XATTR)) names.add(name);
                 start = i + 1;
             }
             return names;
@@ -538,6 +541,7 @@ public final class FileStore implements AutoCloseable {
     /** {@link #write(String, long, ByteBuffer)} of a ByteString (a request's payload). */
     public int write(String path, long offset, ByteString data) throws FsError {
         if (data.size() <= Scratch.MAX_IO) {
+            // one copy, into this thread's native buffer, which writing a direct buffer does not touch
             ByteBuffer buf = Scratch.get().io(data.size());
             data.copyTo(buf);
             buf.flip();

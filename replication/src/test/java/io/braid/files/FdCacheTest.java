@@ -1,0 +1,108 @@
+package io.braid.files;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FdCacheTest {
+    @TempDir
+    Path tmp;
+    byte[] file;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Path f = Files.writeString(tmp.resolve("f"), "x");
+        file = Brick.cString(f.toString());
+    }
+
+    @Test
+    void anFdOpenedBeforeAnInvalidationIsNeverCached() {
+        FdCache cache = new FdCache(4);
+        long epoch = cache.epoch();
+        FdCache.Handle fresh = open();
+        cache.invalidate("a", false); // a rename of "a" finished while the fd was being opened
+        FdCache.Handle held = cache.offer("a", fresh, epoch);
+        assertSame(fresh, held);
+        assertEquals(0, cache.size());
+        assertNull(cache.acquire("a"));
+        held.release();
+        assertFalse(isOpen(fresh.fd));
+
+        epoch = cache.epoch();
+        fresh = open();
+        held = cache.offer("a", fresh, epoch);
+        assertEquals(1, cache.size());
+        held.release();
+        assertTrue(isOpen(fresh.fd), "the cache keeps it open");
+        cache.close();
+        assertFalse(isOpen(fresh.fd));
+    }
+
+    @Test
+    void aSecondOpenerGetsTheCachedHandle() {
+        FdCache cache = new FdCache(4);
+        FdCache.Handle first = cache.offer("a", open(), cache.epoch());
+        FdCache.Handle second = open();
+        FdCache.Handle held = cache.offer("a", second, cache.epoch());
+        assertSame(first, held);
+        assertFalse(isOpen(second.fd));
+        first.release();
+        held.release();
+        assertTrue(isOpen(first.fd));
+        cache.close();
+    }
+
+    @Test
+    void evictionAndInvalidationWaitForHoldersToRelease() {
+        FdCache cache = new FdCache(2);
+        FdCache.Handle a = cache.offer("a", open(), cache.epoch());
+        cache.offer("b", open(), cache.epoch()).release();
+        cache.offer("c", open(), cache.epoch()).release(); // evicts "a", which a reader still holds
+        assertEquals(2, cache.size());
+        assertNull(cache.acquire("a"));
+        assertTrue(isOpen(a.fd));
+        a.release();
+        assertFalse(isOpen(a.fd));
+
+        FdCache.Handle b = cache.acquire("b");
+        assertNotNull(b);
+        cache.invalidate("b", false);
+        assertTrue(isOpen(b.fd));
+        b.release();
+        assertFalse(isOpen(b.fd));
+        cache.close();
+    }
+
+    @Test
+    void invalidatingADirectoryDropsWhatIsUnderIt() {
+        FdCache cache = new FdCache(8);
+        for (String k : new String[] {"d", "d/x", "d/sub/y", "dx", "e/d"}) cache.offer(k, open(), cache.epoch()).release();
+        cache.invalidate("d", true);
+        assertEquals(2, cache.size());
+        assertNull(cache.acquire("d/sub/y"));
+        FdCache.Handle dx = cache.acquire("dx");
+        assertNotNull(dx);
+        dx.release();
+        cache.invalidate("", true);
+        assertEquals(0, cache.size());
+    }
+
+    private FdCache.Handle open() {
+        int fd = LibC.INSTANCE.openat(LibC.AT_FDCWD, file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        assertTrue(fd >= 0);
+        return new FdCache.Handle(fd, true);
+    }
+
+    private static boolean isOpen(int fd) {
+        return Files.exists(Path.of("/proc/self/fd/" + fd));
+    }
+}
