@@ -54,27 +54,36 @@ public final class BlockCommands {
         this.blocks = blocks;
     }
 
-    private VolumeRecord startedBlock(String name) {
+    private VolumeRecord started(String name) {
         PoolState s = pool.state();
         VolumeRecord v = volumes.existing(s, name);
-        if (v.getType() != VolumeType.BLOCK) {
-            throw BraidException.conflict("volume %s is a file volume: self-heal of file volumes is not available yet", name);
-        }
         if (v.getStatus() != VolumeStatus.STARTED) throw BraidException.conflict("Volume %s is not started", name);
         return v;
     }
 
+    private VolumeRecord startedBlockVolume(String name) {
+        VolumeRecord v = started(name);
+        if (v.getType() != VolumeType.BLOCK) throw BraidException.invalid("volume %s is not a block volume", name);
+        return v;
+    }
+
     public HealReply heal(HealRequest req) {
-        VolumeRecord v = startedBlock(req.getName());
+        VolumeRecord v = started(req.getName());
         PoolState s = pool.state();
+        boolean block = v.getType() == VolumeType.BLOCK;
         switch (req.getAction()) {
             case "", "full" -> {
                 return HealReply.newBuilder().setVolume(v.getName()).setMessage("Launching heal operation to perform "
                         + (req.getAction().isEmpty() ? "index" : "full") + " self heal on volume " + v.getName()
-                        + " has been successful. Block volumes resync by themselves when a brick returns;"
-                        + " use 'volume heal " + v.getName() + " info' to follow it.").build();
+                        + " has been successful. " + (block ? "Block volumes resync" : "File volumes heal")
+                        + " by themselves when a brick returns; use 'volume heal " + v.getName() + " info' to follow it.")
+                        .build();
             }
             case "split-brain" -> {
+                if (!block) {
+                    throw BraidException.conflict("volume %s: split-brain resolution of file volumes is not available yet",
+                            v.getName());
+                }
                 return resolve(v, req);
             }
             case "info", "info-summary", "info-split-brain" -> {
@@ -99,8 +108,9 @@ public final class BlockCommands {
             PeerSync ps = peers.get(name);
             long dirty = ps == null ? 0 : ps.getOutOfSyncBytes();
             boolean split = ps != null && ps.getSplitBrain();
+            long entries = v.getType() == VolumeType.BLOCK ? dirty / BlockImage.BLOCK : ps == null ? 0 : ps.getEntries();
             HealBrick.Builder b = HealBrick.newBuilder().setName(name).setConnected(connected)
-                    .setEntries(dirty / BlockImage.BLOCK).setOutOfSyncBytes(dirty).setSplitBrain(split ? 1 : 0)
+                    .setEntries(entries).setOutOfSyncBytes(dirty).setSplitBrain(split ? 1 : 0)
                     .setStatus(!connected ? "Transport endpoint is not connected" : split ? "split-brain" : "Connected");
             out.addBricks(b);
             if (ps != null && ps.getResyncing()) {
@@ -140,7 +150,7 @@ public final class BlockCommands {
 
     /** Compares every data brick against the primary, 4 KiB block by block, by xxhash64. */
     public VerifyReply verify(String name, boolean repair) {
-        VolumeRecord v = startedBlock(name);
+        VolumeRecord v = startedBlockVolume(name);
         PoolState s = pool.state();
         int primary = v.getSets(0).getPrimary();
         BrickRecord p = v.getBricks(primary);
