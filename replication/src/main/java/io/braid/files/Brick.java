@@ -16,6 +16,7 @@ import io.braid.proto.file.Attr;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * One brick's directory, opened once, and the only way paths in it are resolved. The parent
@@ -112,7 +113,7 @@ final class Brick implements AutoCloseable {
     /** "/proc/self/fd/FD/NAME" NUL-terminated (only "/proc/self/fd/FD" when name is null). */
     static byte[] procPath(int fd, byte[] name) {
         byte[] prefix = ("/proc/self/fd/" + fd).getBytes(StandardCharsets.US_ASCII);
-        if (name == null) return java.util.Arrays.copyOf(prefix, prefix.length + 1);
+        if (name == null) return Arrays.copyOf(prefix, prefix.length + 1);
         byte[] out = new byte[prefix.length + 1 + name.length];
         System.arraycopy(prefix, 0, out, 0, prefix.length);
         out[prefix.length] = '/';
@@ -260,6 +261,6 @@ final class Brick implements AutoCloseable {
 
     static byte[] cString(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return java.util.Arrays.copyOf(b, b.length + 1);
+        return Arrays.copyOf(b, b.length + 1);
     }
 }

@@ -29,6 +29,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -377,7 +378,7 @@ public final class FileStore implements AutoCloseable {
         if (t.length == 0) throw Brick.error(Errno.ENOENT, "symlink (empty target)", p);
         if (t.length > BrickPath.PATH_MAX) throw Brick.error(Errno.ENAMETOOLONG, "symlink (target)", p);
         if (target.indexOf(0) >= 0) throw Brick.error(Errno.EINVAL, "symlink (NUL in target)", p);
-        t = java.util.Arrays.copyOf(t, t.length + 1);
+        t = Arrays.copyOf(t, t.length + 1);
         int dir = brick.parentOf(p, "symlink");
         try {
             long inherited = setgidParentGid(dir, p, "symlink");
