@@ -67,12 +67,17 @@ public final class BraidFs extends FuseStubFS {
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
     /** Lock owners that ever took an fcntl lock here: the unlock libfuse sends on every close is skipped for others. */
     private final Set<Long> lockOwners = ConcurrentHashMap.newKeySet();
-    private final ThreadLocal<Recent> recent = new ThreadLocal<>();
+    /**
+     * The attributes a change just returned, by path, for the getattr libfuse sends right after it
+     * (after mkdir, create, chmod, ...). Any other change of the path drops them. Keyed by path, not
+     * thread: jffi may attach each callback as a new Java thread.
+     */
+    private final Map<String, Recent> recent = new ConcurrentHashMap<>();
 
     private record OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors) {
     }
 
-    private record Recent(String path, Attr attr, int set, long at) {
+    private record Recent(Attr attr, int set, long at) {
     }
 
     /**
@@ -109,18 +114,20 @@ public final class BraidFs extends FuseStubFS {
         return ops;
     }
 
+    /** After the kernel unmounted the file system (umount DIR): nothing left for jnr-fuse to unmount at exit. */
+    void forgetMount() {
+        mounted.set(false);
+    }
+
     // ---- attributes and names ----
 
     @Override
     public int getattr(String path, FileStat stat) {
         return guard("getattr", path, () -> {
-            Recent r = recent.get();
-            if (r != null) {
-                recent.remove();
-                if (r.path.equals(path) && System.nanoTime() - r.at < RECENT_NANOS) {
-                    fill(stat, r.attr, r.set);
-                    return 0;
-                }
+            Recent r = recent.isEmpty() ? null : recent.remove(path);
+            if (r != null && System.nanoTime() - r.at < RECENT_NANOS) {
+                fill(stat, r.attr, r.set);
+                return 0;
             }
             int set = ops.setOf(path);
             FileReply reply = ops.getattr(path);
@@ -214,11 +221,13 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int rename(String from, String to) {
+        forget(to);
         return change("rename", from, () -> -ops.rename(from, to).getErrno());
     }
 
     @Override
     public int link(String from, String to) {
+        forget(from);
         return change("link", to, () -> remember(to, ops.link(from, to)));
     }
 
@@ -514,7 +523,10 @@ public final class BraidFs extends FuseStubFS {
             return -reply.getErrno();
         }
         if (reply.hasAttr()) {
-            recent.set(new Recent(path, reply.getAttr(), ops.setOf(path), System.nanoTime()));
+            if (recent.size() > 1024) {
+                recent.clear(); // never asked for: keep the map small
+            }
+            recent.put(path, new Recent(reply.getAttr(), ops.setOf(path), System.nanoTime()));
         }
         return 0;
     }
@@ -579,7 +591,14 @@ public final class BraidFs extends FuseStubFS {
         if (readOnly) {
             return -Errno.EROFS;
         }
+        forget(path);
         return guard(op, path, body);
+    }
+
+    private void forget(String path) {
+        if (!recent.isEmpty()) {
+            recent.remove(path);
+        }
     }
 
     /** Runs a callback; an unexpected exception is logged and answered EIO (never thrown into native code). */

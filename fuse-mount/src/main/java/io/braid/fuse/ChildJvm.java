@@ -1,0 +1,40 @@
+package io.braid.fuse;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The command line of another JVM that runs {@link MountMain} with this JVM's java binary and class path. */
+final class ChildJvm {
+    private ChildJvm() {
+    }
+
+    /**
+     * @param args MountMain's arguments
+     * @param detached in a new session (setsid), so that it outlives the terminal it was started from
+     */
+    static List<String> command(List<String> args, boolean detached) {
+        List<String> cmd = new ArrayList<>();
+        if (detached && Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid");
+        }
+        cmd.add(javaBinary());
+        // jnr-ffi turns file names into Strings with the default charset: it must be UTF-8.
+        cmd.add("-Dfile.encoding=UTF-8");
+        cmd.add("-Dsun.jnu.encoding=UTF-8");
+        cmd.add("-XX:+UseSerialGC");
+        cmd.add("-Xmx512m");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(MountMain.class.getName());
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    private static String javaBinary() {
+        return ProcessHandle.current().info().command()
+                .filter(c -> c.endsWith("/java"))
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+}
