@@ -74,6 +74,14 @@ public final class BraidFs extends FuseStubFS {
      */
     private final Map<String, Recent> recent = new ConcurrentHashMap<>();
 
+    /**
+     * Paths seen without security.capability, and when. The kernel asks for it before every write
+     * (to drop a file capability, as a write must); for a second the answer is taken as known.
+     */
+    private final Map<String, Long> noCapability = new ConcurrentHashMap<>();
+    private static final String CAPABILITY = "security.capability";
+    private static final long NO_CAPABILITY_NANOS = 1_000_000_000L;
+
     private record OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors) {
     }
 
@@ -203,6 +211,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int unlink(String path) {
+        forgetCapability(path);
         return change("unlink", path, () -> -ops.unlink(path).getErrno());
     }
 
@@ -222,6 +231,8 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int rename(String from, String to) {
         forget(to);
+        forgetCapability(from);
+        forgetCapability(to);
         return change("rename", from, () -> -ops.rename(from, to).getErrno());
     }
 
@@ -401,6 +412,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int setxattr(String path, String name, Pointer value, long size, int flags) {
+        forgetCapability(path);
         return change("setxattr", path, () -> {
             byte[] bytes = new byte[(int) size];
             if (size > 0) {
@@ -413,8 +425,21 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int getxattr(String path, String name, Pointer value, long size) {
         return guard("getxattr", path, () -> {
+            boolean capability = CAPABILITY.equals(name);
+            if (capability) {
+                Long seen = noCapability.get(path);
+                if (seen != null && System.nanoTime() - seen < NO_CAPABILITY_NANOS) {
+                    return -Errno.ENODATA;
+                }
+            }
             FileReply reply = ops.getxattr(path, name);
             if (reply.getErrno() != 0) {
+                if (capability && reply.getErrno() == Errno.ENODATA) {
+                    if (noCapability.size() > 4096) {
+                        noCapability.clear();
+                    }
+                    noCapability.put(path, System.nanoTime());
+                }
                 return -reply.getErrno();
             }
             return sized(reply.getData().toByteArray(), value, size);
@@ -440,6 +465,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int removexattr(String path, String name) {
+        forgetCapability(path);
         return change("removexattr", path, () -> -ops.removexattr(path, name).getErrno());
     }
 
@@ -595,9 +621,17 @@ public final class BraidFs extends FuseStubFS {
         return guard(op, path, body);
     }
 
+    /** Drops the attributes remembered for path before a change of it. */
     private void forget(String path) {
         if (!recent.isEmpty()) {
             recent.remove(path);
+        }
+    }
+
+    /** Drops what is known of path's capability: its xattrs changed, or the name now means another file. */
+    private void forgetCapability(String path) {
+        if (!noCapability.isEmpty()) {
+            noCapability.remove(path);
         }
     }
 
