@@ -20,11 +20,14 @@ public final class DirtyIndex {
     public static final int ENTRY = 1;
     public static final int DATA = 2;
     public static final int META = 4;
+    /** Heal everything under this path whole: nothing is known of what the peer has. */
+    public static final int FULL = 8;
     /** Beyond this many ranges a file is healed whole. */
     static final int MAX_RANGES = 64;
 
     private final KeyValueStore store;
     private final String prefix;
+    private final String epochKey;
     private final TreeMap<String, Item> items = new TreeMap<>(DirtyIndex::byDepthThenName);
     private long versions;
 
@@ -92,6 +95,7 @@ public final class DirtyIndex {
     public DirtyIndex(KeyValueStore store, String peer) throws IOException {
         this.store = store;
         this.prefix = "fdirty/" + encode(peer) + "/";
+        this.epochKey = "fdirty-epoch/" + encode(peer);
         for (Map.Entry<String, byte[]> e : store.scan(prefix).entrySet()) {
             try {
                 DirtyEntry d = DirtyEntry.parseFrom(e.getValue());
@@ -112,6 +116,23 @@ public final class DirtyIndex {
             if (!out.contains(peer)) out.add(peer);
         }
         return out;
+    }
+
+    /**
+     * The epoch since which this index records everything the peer missed (it was recorded out
+     * of sync by this brick as primary at that epoch), or -1.
+     */
+    public long trackedSince() throws IOException {
+        String s = store.getString(epochKey);
+        return s == null ? -1 : Long.parseLong(s);
+    }
+
+    public void trackFrom(long epoch) throws IOException {
+        store.put(epochKey, Long.toString(epoch).getBytes(StandardCharsets.UTF_8));
+    }
+
+    public void untrack() throws IOException {
+        store.deleteLazily(epochKey);
     }
 
     /** Records a change. ranges: DATA [start, end) pairs; empty with DATA: the whole file. */

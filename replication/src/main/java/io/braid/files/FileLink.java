@@ -72,6 +72,20 @@ public final class FileLink implements AutoCloseable {
         this.dirty = dirty;
         this.outRecorded = primary.view().outOfSync().contains(index);
         this.thread = new Thread(this::run, "file-link-" + peer.brick());
+    }
+
+    /**
+     * A peer already out of sync when this primary starts, whose misses this brick did not record
+     * itself since (another primary led meanwhile), gets a full heal.
+     */
+    void checkHistory() throws IOException {
+        long epoch = primary.view().epoch();
+        if (outRecorded && dirty.trackedSince() != epoch) {
+            LOG.info("{}: {} missed writes under another primary: it gets a full heal", primary.view().volume(),
+                    peer.brick());
+            dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META | DirtyIndex.FULL, List.of());
+            dirty.trackFrom(epoch);
+        }
         thread.setDaemon(true);
     }
 
@@ -137,6 +151,11 @@ public final class FileLink implements AutoCloseable {
     private synchronized CompletableFuture<Void> recordOut() {
         if (outRecorded) return lastMark;
         outRecorded = true;
+        try {
+            if (dirty.trackedSince() != primary.view().epoch()) dirty.trackFrom(primary.view().epoch());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         lastMark = chainMark(false);
         return lastMark;
     }
@@ -144,6 +163,11 @@ public final class FileLink implements AutoCloseable {
     private synchronized void recordIn() {
         if (!outRecorded && !primary.view().outOfSync().contains(index)) return;
         outRecorded = false;
+        try {
+            dirty.untrack();
+        } catch (IOException e) {
+            LOG.warn("dirty index: {}", e.getMessage());
+        }
         lastMark = chainMark(true);
     }
 
@@ -204,9 +228,9 @@ public final class FileLink implements AutoCloseable {
                 .setArbiter(peer.arbiter()).build();
         FileHelloReply hr = FileReplicationGrpc.newBlockingStub(primary.replica().coordinator().channel(peer.address()))
                 .withDeadlineAfter(10, TimeUnit.SECONDS).handshake(hello);
-        boolean full = !hr.getSynced();
-        if (full) {
-            dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META, List.of());
+        boolean full = !hr.getSynced() || (dirty.get("") != null && (dirty.get("").flags() & DirtyIndex.FULL) != 0);
+        if (!hr.getSynced()) {
+            dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META | DirtyIndex.FULL, List.of());
         } else if (hr.getLastEpoch() < v.epoch()) {
             // The peer last followed another primary: what it applied last may differ from here.
             for (DirtyEntry e : hr.getRecentList()) dirty.mark(e.toBuilder().setEpoch(0).build());
@@ -414,7 +438,10 @@ public final class FileLink implements AutoCloseable {
             sent += built.getSerializedSize();
             FileAck ack = await(sendHeal(built));
             if (!handled(ack, it, p)) return sent;
-            for (String n : ack.getMissingList()) dirty.mark(p.isEmpty() ? n : p + "/" + n, DirtyIndex.ENTRY, List.of());
+            boolean everything = (it.flags() & DirtyIndex.FULL) != 0;
+            for (String n : everything ? built.getNamesList() : ack.getMissingList()) {
+                dirty.mark(p.isEmpty() ? n : p + "/" + n, DirtyIndex.ENTRY | (everything ? DirtyIndex.FULL : 0), List.of());
+            }
         }
         boolean data = kind == HealItem.Kind.FILE && !peer.arbiter()
                 && (entry || (it.flags() & DirtyIndex.DATA) != 0);

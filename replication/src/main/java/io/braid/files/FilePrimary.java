@@ -33,6 +33,7 @@ public final class FilePrimary implements AutoCloseable {
     private final LockTable locks = new LockTable();
     private volatile SetView view;
     private long seq;
+    private final java.util.TreeSet<Long> outstanding = new java.util.TreeSet<>(); // guarded by order
     private volatile boolean closed;
 
     FilePrimary(FileReplica replica, SetView view) throws IOException {
@@ -41,7 +42,9 @@ public final class FilePrimary implements AutoCloseable {
         for (int i = 0; i < view.members().size(); i++) {
             SetView.Member m = view.members().get(i);
             if (m.brick().equals(replica.brick())) continue;
-            links.add(new FileLink(this, m, i, new DirtyIndex(replica.meta(), m.brick())));
+            FileLink l = new FileLink(this, m, i, new DirtyIndex(replica.meta(), m.brick()));
+            l.checkHistory();
+            links.add(l);
         }
     }
 
@@ -73,17 +76,40 @@ public final class FilePrimary implements AutoCloseable {
         this.view = v;
     }
 
-    /** Whether writes may be acknowledged now: the quorum policy over the bricks in sync and connected. */
+    /**
+     * Whether writes may be acknowledged now: the quorum policy over this brick and the peers it
+     * is connected to. A peer being healed counts, as in GlusterFS; it is never promoted before it
+     * is in sync, so this cannot diverge.
+     */
     boolean quorum() {
         Set<Integer> up = new HashSet<>();
         SetView v = view;
         up.add(v.indexOf(replica.brick()));
-        for (FileLink l : links) if (l.live()) up.add(l.index);
+        for (FileLink l : links) if (l.connected()) up.add(l.index);
         return v.quorumMet(up);
+    }
+
+    /**
+     * Waits up to the ping timeout for the quorum: a new primary's links are still connecting,
+     * and a peer that just returned is still being healed.
+     */
+    private boolean awaitQuorum() {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds());
+        while (!quorum()) {
+            if (closed || System.nanoTime() > deadline) return false;
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Applies a mutation and replicates it; completes when the client may be answered. */
     public CompletableFuture<FileReply> mutate(FileRequest req) {
+        if (!quorum()) awaitQuorum();
         List<CompletableFuture<Void>> acks = new ArrayList<>();
         FileReply reply;
         order.lock();
@@ -100,7 +126,8 @@ public final class FilePrimary implements AutoCloseable {
             reply = a.reply();
             if (!a.ok()) return CompletableFuture.completedFuture(reply);
             FileRequest resolved = resolve(req, reply);
-            FileOp.Builder op = FileOp.newBuilder().setSeq(++seq).setMutation(resolved);
+            long mine = ++seq;
+            FileOp.Builder op = FileOp.newBuilder().setSeq(mine).setMutation(resolved).setCommitted(committed());
             for (String p : a.timePaths()) {
                 Attr t = FileOps.attrOrNull(store, p);
                 if (t != null) op.addTimes(TimeFix.newBuilder().setPath(p).setAtimeNs(t.getAtimeNs()).setMtimeNs(t.getMtimeNs()));
@@ -110,8 +137,14 @@ public final class FilePrimary implements AutoCloseable {
                 CompletableFuture<Void> f = l.send(built, a.changes());
                 if (f != null) acks.add(f);
             }
-            replica.recent().record(a.changes(), view.epoch());
+            replica.recent().record(a.changes(), view.epoch(), mine);
             replica.replies().put(req.getClient(), req.getId(), reply);
+            if (acks.isEmpty()) {
+                replica.recent().prune(view.epoch(), committed(), false);
+            } else {
+                outstanding.add(mine);
+                CompletableFuture.allOf(acks.toArray(new CompletableFuture[0])).whenComplete((x, e) -> settled(mine));
+            }
         } catch (IOException e) {
             return CompletableFuture.completedFuture(FileOps.error(Errno.EIO, "metadata: " + e.getMessage()));
         } finally {
@@ -123,6 +156,23 @@ public final class FilePrimary implements AutoCloseable {
             if (e == null) return done;
             return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());
         });
+    }
+
+    /** Every mutation up to this sequence number is on every peer or in its dirty index. Under order. */
+    private long committed() {
+        return outstanding.isEmpty() ? seq : outstanding.first() - 1;
+    }
+
+    private void settled(long s) {
+        order.lock();
+        try {
+            outstanding.remove(s);
+            replica.recent().prune(view.epoch(), committed(), false);
+        } catch (IOException e) {
+            LOG.warn("{}: recent log: {}", view.volume(), e.getMessage());
+        } finally {
+            order.unlock();
+        }
     }
 
     /** The request as secondaries must apply it: "now" replaced by the time the primary used. */

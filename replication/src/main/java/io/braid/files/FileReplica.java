@@ -281,6 +281,7 @@ public final class FileReplica implements AutoCloseable {
                     }
                     case MUTATION -> {
                         live = true;
+                        recent.prune(epoch, op.getCommitted(), true);
                         FileRequest r = op.getMutation();
                         FileOps.Applied a = FileOps.apply(store, r, arbiter());
                         if (!a.ok()) {
@@ -293,7 +294,7 @@ public final class FileReplica implements AutoCloseable {
                                     // the path went away in the same operation
                                 }
                             }
-                            recent.record(a.changes(), epoch);
+                            recent.record(a.changes(), epoch, op.getSeq());
                             replies.put(r.getClient(), r.getId(), a.reply());
                         }
                     }

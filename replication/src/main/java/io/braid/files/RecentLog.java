@@ -9,11 +9,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The last mutations a brick applied, as dirty entries with their epoch: a ring of
- * {@link #SIZE} kept in the brick's metadata store ({@code frecent/NNNN}). When a primary dies
- * between sending a mutation to one secondary and another, the new primary heals these paths on
- * every peer, so the bricks agree again; a returning old primary has its own recent paths healed
- * the same way, which discards what it never got acknowledged.
+ * The mutations a brick applied that may not be on every brick of its set yet: a ring of at
+ * most {@link #SIZE} dirty entries with their epoch and sequence number, kept in the brick's
+ * metadata store ({@code frecent/NNNN}). The primary says with each mutation up to which sequence
+ * number everything is on every peer (or in its dirty index), and older entries are dropped. When
+ * a primary dies between sending a mutation to one secondary and another, the new primary heals
+ * these paths on every peer, so the bricks agree again; a returning old primary has its own
+ * recent paths healed the same way, which discards what it never got acknowledged.
  */
 final class RecentLog {
     static final int SIZE = 1024;
@@ -36,15 +38,30 @@ final class RecentLog {
         next = n == null ? 0 : Long.parseLong(n);
     }
 
-    synchronized void record(List<DirtyEntry> changes, long epoch) throws IOException {
+    synchronized void record(List<DirtyEntry> changes, long epoch, long seq) throws IOException {
         for (DirtyEntry c : changes) {
             int slot = (int) (next % SIZE);
-            DirtyEntry e = c.toBuilder().setEpoch(epoch).build();
+            DirtyEntry e = c.toBuilder().setEpoch(epoch).setSeq(seq).build();
             ring[slot] = e;
             store.putLazily(String.format("frecent/%04d", slot), e.toByteArray());
             next++;
         }
         store.putLazily("frecent-next", Long.toString(next).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Drops the entries of this epoch up to committed, known to be on every brick, and with
+     * older, those of earlier epochs (a secondary's, once its new primary has seen them).
+     */
+    synchronized void prune(long epoch, long committed, boolean older) throws IOException {
+        for (int i = 0; i < SIZE; i++) {
+            DirtyEntry e = ring[i];
+            if (e == null) continue;
+            if ((older && e.getEpoch() < epoch) || (e.getEpoch() == epoch && e.getSeq() <= committed)) {
+                ring[i] = null;
+                store.deleteLazily(String.format("frecent/%04d", i));
+            }
+        }
     }
 
     /** Entries applied at an epoch below epoch (everything with Long.MAX_VALUE). */
