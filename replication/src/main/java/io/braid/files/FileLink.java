@@ -80,6 +80,13 @@ public final class FileLink implements AutoCloseable {
      */
     void checkHistory() throws IOException {
         long epoch = primary.view().epoch();
+        FileReplica self = primary.replica();
+        if (outRecorded && self.lastFrom().equals(peer.brick()) && self.lastEpoch() == epoch - 1) {
+            // The primary this brick took over from: what it lacks is what this brick records from
+            // now on, and what it did last on its own comes back with its recent log.
+            if (dirty.trackedSince() != epoch) dirty.trackFrom(epoch);
+            return;
+        }
         if (outRecorded && dirty.trackedSince() != epoch) {
             LOG.info("{}: {} missed writes under another primary: it gets a full heal", primary.view().volume(),
                     peer.brick());

@@ -218,7 +218,17 @@ public final class FileReplica implements AutoCloseable {
         return r.build();
     }
 
-    private long lastEpoch() {
+    /** The primary whose stream this brick followed last, or "". */
+    String lastFrom() {
+        try {
+            String s = meta.getString("file/last-from");
+            return s == null ? "" : s;
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    long lastEpoch() {
         try {
             String s = meta.getString("file/last-epoch");
             return s == null ? 0 : Long.parseLong(s);
@@ -277,6 +287,7 @@ public final class FileReplica implements AutoCloseable {
                         from = o.getPrimaryBrick();
                         receiver = this;
                         meta.put("file/last-epoch", Long.toString(epoch).getBytes(StandardCharsets.UTF_8));
+                        meta.put("file/last-from", from.getBytes(StandardCharsets.UTF_8));
                         return; // no ack for open
                     }
                     case MUTATION -> {
