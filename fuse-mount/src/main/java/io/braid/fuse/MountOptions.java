@@ -118,8 +118,12 @@ public record MountOptions(ServerAddress server, String volume, String dir, bool
                 switch (key) {
                     case "backup-servers", "backup-volfile-servers" ->
                             backups = backupServers(required(key, value), server.port());
-                    case "ro" -> readOnly = true;
-                    case "rw" -> readOnly = false;
+                    case "ro", "rw" -> {
+                        if (value != null) {
+                            throw MountException.usage("unknown option '" + item + "'");
+                        }
+                        readOnly = key.equals("ro");
+                    }
                     case "attr-timeout", "attribute-timeout" -> attrTimeout = seconds(key, value);
                     case "entry-timeout" -> entryTimeout = seconds(key, value);
                     case "log-file" -> logFile = Path.of(required(key, value));
