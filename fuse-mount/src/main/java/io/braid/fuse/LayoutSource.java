@@ -62,8 +62,9 @@ final class LayoutSource {
                 Status s = e.getStatus();
                 switch (s.getCode()) {
                     case NOT_FOUND -> throw MountException.failure("volume " + volume + " does not exist");
-                    case INVALID_ARGUMENT -> throw MountException.failure("volume " + volume
-                            + " is not a file volume" + detail(s) + " (a block volume is used through NBD)");
+                    case INVALID_ARGUMENT -> throw MountException.failure(s.getDescription() != null
+                            ? s.getDescription()
+                            : "volume " + volume + " is not a file volume (a block volume is used through NBD)");
                     case UNIMPLEMENTED -> reasons.add(address + ": the server does not serve file volumes");
                     default -> reasons.add(address + ": " + describe(s));
                 }
@@ -214,9 +215,5 @@ final class LayoutSource {
             return "no answer";
         }
         return s.getCode() + (d == null ? "" : ": " + d);
-    }
-
-    private static String detail(Status s) {
-        return s.getDescription() == null ? "" : " (" + s.getDescription() + ")";
     }
 }

@@ -116,8 +116,8 @@ public final class MountMain {
             }, "braid-unmount");
             Runtime.getRuntime().addShutdownHook(hook);
             String[] fuseOptions = FuseOptions.of(options).toArray(new String[0]);
-            LOG.info("{}: mounting {} at {} (client {}, options {})", options.volume(), options.source(), dir,
-                    client.clientId(), String.join(" ", fuseOptions));
+            LOG.info("{}: mounting {} at {} (pid {}, client {}, options {})", options.volume(), options.source(), dir,
+                    ProcessHandle.current().pid(), client.clientId(), String.join(" ", fuseOptions));
             try {
                 fs.mount(dir, true, false, fuseOptions);
             } catch (FuseException e) {

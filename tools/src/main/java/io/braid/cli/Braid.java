@@ -66,6 +66,7 @@ public final class Braid {
             case "peer" -> new PeerCommands(session).peer(rest);
             case "pool" -> new PeerCommands(session).pool(rest);
             case "volume" -> new VolumeCommands(session).run(rest);
+            case "mount" -> new MountCommand().run(rest);
             case "help" -> throw CliFailure.usage("help", "help");
             default -> throw CliFailure.usage("braid", "unknown command '" + group + "'", GlobalOptions.USAGE);
         };
