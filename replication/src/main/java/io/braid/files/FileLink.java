@@ -154,8 +154,22 @@ public final class FileLink implements AutoCloseable {
         return recordOut();
     }
 
-    /** Completes once the configuration store records this peer out of sync. */
-    private synchronized CompletableFuture<Void> recordOut() {
+    /**
+     * Completes once the configuration store records this peer out of sync. Without quorum
+     * (cluster.quorum-type none) it completes anyway when the store cannot be reached:
+     * availability first, as GlusterFS does; the peer is recorded when the store answers again.
+     */
+    private CompletableFuture<Void> recordOut() {
+        CompletableFuture<Void> f = recordOutInStore();
+        if (!"none".equals(primary.view().options().quorumType())) return f;
+        return f.exceptionally(e -> {
+            LOG.info("{}: {} not recorded out of sync ({}); carrying on without quorum", primary.view().volume(),
+                    peer.brick(), e.getMessage());
+            return null;
+        });
+    }
+
+    private synchronized CompletableFuture<Void> recordOutInStore() {
         if (outRecorded) return lastMark;
         outRecorded = true;
         try {

@@ -100,6 +100,9 @@ public final class BraidDaemon implements AutoCloseable {
                     .addService(fileService)
                     .addService(new io.braid.files.FileReplicationService(fileVolumes))
                     .maxInboundMessageSize(64 << 20)
+                    // mounts ping every few seconds to notice a dead server quickly
+                    .permitKeepAliveTime(1, TimeUnit.SECONDS)
+                    .permitKeepAliveWithoutCalls(true)
                     .callExecutor(BraidDaemon::dataPlaneExecutor)
                     .build();
             try {
