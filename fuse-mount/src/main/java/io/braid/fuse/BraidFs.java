@@ -3,7 +3,6 @@ package io.braid.fuse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
@@ -16,7 +15,6 @@ import com.google.protobuf.UnsafeByteOperations;
 
 import io.braid.proto.file.Attr;
 import io.braid.proto.file.FileReply;
-import io.braid.proto.file.Lock;
 import io.braid.proto.file.StatfsReply;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -48,44 +46,21 @@ public final class BraidFs extends FuseStubFS {
     static final int O_DSYNC = 010000;
     static final int O_SYNC = 04010000;
     static final int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0200000 : 040000;
-    static final int F_GETLK = 5;
-    static final int F_SETLK = 6;
-    static final int F_SETLKW = 7;
-    static final int LOCK_NB = 4;
     static final long UTIME_NOW = (1L << 30) - 1;
     static final long UTIME_OMIT = (1L << 30) - 2;
     /** fuse_file_info: the bit-field word after flags, fh_old and writepage; flock_release is bit 4. */
     private static final int FI_BITS_OFFSET = 20;
     private static final int FI_FLOCK_RELEASE = 1 << 4;
-    /** Within 100 ms the attributes a change returned answer the getattr libfuse asks for right after it. */
-    private static final long RECENT_NANOS = 100_000_000L;
 
     private final VolumeOps ops;
     private final boolean readOnly;
     private final boolean writeBehind;
     private final AtomicLong handles = new AtomicLong();
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
-    /** Lock owners that ever took an fcntl lock here: the unlock libfuse sends on every close is skipped for others. */
-    private final Set<Long> lockOwners = ConcurrentHashMap.newKeySet();
-    /**
-     * The attributes a change just returned, by path, for the getattr libfuse sends right after it
-     * (after mkdir, create, chmod, ...). Any other change of the path drops them. Keyed by path, not
-     * thread: jffi may attach each callback as a new Java thread.
-     */
-    private final Map<String, Recent> recent = new ConcurrentHashMap<>();
-
-    /**
-     * Paths seen without security.capability, and when. The kernel asks for it before every write
-     * (to drop a file capability, as a write must); for a second the answer is taken as known.
-     */
-    private final Map<String, Long> noCapability = new ConcurrentHashMap<>();
-    private static final String CAPABILITY = "security.capability";
-    private static final long NO_CAPABILITY_NANOS = 1_000_000_000L;
+    private final FuseLocks locks;
+    private final KernelHints hints = new KernelHints();
 
     private record OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors) {
-    }
-
-    private record Recent(Attr attr, int set, long at) {
     }
 
     /**
@@ -95,6 +70,7 @@ public final class BraidFs extends FuseStubFS {
      */
     public BraidFs(VolumeClient client, boolean readOnly, boolean writeBehind) {
         this.ops = new VolumeOps(client);
+        this.locks = new FuseLocks(ops);
         this.readOnly = readOnly;
         this.writeBehind = writeBehind;
         // flag_utime_omit_ok: libfuse passes UTIME_OMIT/UTIME_NOW through instead of dropping a one-sided utimens.
@@ -132,9 +108,9 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int getattr(String path, FileStat stat) {
         return guard("getattr", path, () -> {
-            Recent r = recent.isEmpty() ? null : recent.remove(path);
-            if (r != null && System.nanoTime() - r.at < RECENT_NANOS) {
-                fill(stat, r.attr, r.set);
+            KernelHints.Recent r = hints.takeRecent(path);
+            if (r != null) {
+                fill(stat, r.attr(), r.set());
                 return 0;
             }
             int set = ops.setOf(path);
@@ -211,7 +187,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int unlink(String path) {
-        forgetCapability(path);
+        hints.capabilityMayChange(path);
         return change("unlink", path, () -> -ops.unlink(path).getErrno());
     }
 
@@ -230,15 +206,15 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int rename(String from, String to) {
-        forget(to);
-        forgetCapability(from);
-        forgetCapability(to);
+        hints.changing(to);
+        hints.capabilityMayChange(from);
+        hints.capabilityMayChange(to);
         return change("rename", from, () -> -ops.rename(from, to).getErrno());
     }
 
     @Override
     public int link(String from, String to) {
-        forget(from);
+        hints.changing(from);
         return change("link", to, () -> remember(to, ops.link(from, to)));
     }
 
@@ -318,6 +294,9 @@ public final class BraidFs extends FuseStubFS {
             int res = remember(path, reply);
             if (res == 0) {
                 fi.fh.set(newHandle(flags));
+                if (reply.hasAttr() && reply.getAttr().getSize() == 0) {
+                    hints.withoutCapability(path); // a new file has no capability to drop
+                }
             }
             return res;
         });
@@ -378,7 +357,7 @@ public final class BraidFs extends FuseStubFS {
         return guard("release", path, () -> {
             ops.writes().drain(path);
             if ((Struct.getMemory(fi).getByte(FI_BITS_OFFSET) & FI_FLOCK_RELEASE) != 0) {
-                flockCall(path, fi.lock_owner.get(), Lock.Type.UNLCK, false);
+                locks.releaseFlock(path, fi.lock_owner.get());
             }
             OpenFile file = files.remove(fi.fh.get());
             return file == null ? 0 : -file.errors.take();
@@ -412,7 +391,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int setxattr(String path, String name, Pointer value, long size, int flags) {
-        forgetCapability(path);
+        hints.capabilityMayChange(path);
         return change("setxattr", path, () -> {
             byte[] bytes = new byte[(int) size];
             if (size > 0) {
@@ -425,20 +404,14 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int getxattr(String path, String name, Pointer value, long size) {
         return guard("getxattr", path, () -> {
-            boolean capability = CAPABILITY.equals(name);
-            if (capability) {
-                Long seen = noCapability.get(path);
-                if (seen != null && System.nanoTime() - seen < NO_CAPABILITY_NANOS) {
-                    return -Errno.ENODATA;
-                }
+            boolean capability = KernelHints.CAPABILITY.equals(name);
+            if (capability && hints.knownWithoutCapability(path)) {
+                return -Errno.ENODATA;
             }
             FileReply reply = ops.getxattr(path, name);
             if (reply.getErrno() != 0) {
                 if (capability && reply.getErrno() == Errno.ENODATA) {
-                    if (noCapability.size() > 4096) {
-                        noCapability.clear();
-                    }
-                    noCapability.put(path, System.nanoTime());
+                    hints.withoutCapability(path);
                 }
                 return -reply.getErrno();
             }
@@ -465,7 +438,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int removexattr(String path, String name) {
-        forgetCapability(path);
+        hints.capabilityMayChange(path);
         return change("removexattr", path, () -> -ops.removexattr(path, name).getErrno());
     }
 
@@ -473,60 +446,12 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int lock(String path, FuseFileInfo fi, int cmd, Flock flock) {
-        return guard("lock", path, () -> {
-            long owner = fi.lock_owner.get();
-            Lock.Type type = switch (flock.l_type.get()) {
-                case Flock.F_RDLCK -> Lock.Type.RDLCK;
-                case Flock.F_WRLCK -> Lock.Type.WRLCK;
-                default -> Lock.Type.UNLCK;
-            };
-            Lock.Cmd c = switch (cmd) {
-                case F_GETLK -> Lock.Cmd.GETLK;
-                case F_SETLKW -> Lock.Cmd.SETLKW;
-                default -> Lock.Cmd.SETLK;
-            };
-            if (c != Lock.Cmd.GETLK) {
-                if (type == Lock.Type.UNLCK && !lockOwners.contains(owner)) {
-                    return 0; // never locked anything: nothing to release (libfuse unlocks on every close)
-                }
-                if (type != Lock.Type.UNLCK) {
-                    lockOwners.add(owner);
-                }
-            }
-            Lock lock = Lock.newBuilder().setPath(path).setCmd(c).setType(type).setStart(flock.l_start.get())
-                    .setLength(flock.l_len.get()).setOwner(owner).setPid((int) flock.l_pid.get()).build();
-            FileReply reply = ops.lock(lock);
-            if (reply.getErrno() != 0) {
-                return -reply.getErrno();
-            }
-            if (c == Lock.Cmd.GETLK) {
-                Lock conflict = reply.getConflict();
-                if (!reply.hasConflict() || conflict.getType() == Lock.Type.UNLCK) {
-                    flock.l_type.set(Flock.F_UNLCK);
-                } else {
-                    flock.l_type.set(conflict.getType() == Lock.Type.RDLCK ? Flock.F_RDLCK : Flock.F_WRLCK);
-                    flock.l_start.set(conflict.getStart());
-                    flock.l_len.set(conflict.getLength());
-                    flock.l_pid.set(conflict.getPid());
-                }
-            }
-            return 0;
-        });
+        return guard("lock", path, () -> locks.fcntl(path, fi.lock_owner.get(), cmd, flock));
     }
 
     @Override
     public int flock(String path, FuseFileInfo fi, int op) {
-        return guard("flock", path, () -> {
-            Lock.Type type = (op & Flock.LOCK_UN) != 0 ? Lock.Type.UNLCK
-                    : (op & Flock.LOCK_EX) != 0 ? Lock.Type.WRLCK : Lock.Type.RDLCK;
-            return flockCall(path, fi.lock_owner.get(), type, (op & LOCK_NB) == 0 && type != Lock.Type.UNLCK);
-        });
-    }
-
-    private int flockCall(String path, long owner, Lock.Type type, boolean wait) {
-        Lock lock = Lock.newBuilder().setPath(path).setCmd(wait ? Lock.Cmd.SETLKW : Lock.Cmd.SETLK)
-                .setType(type).setOwner(owner).setFlock(true).build();
-        return -ops.lock(lock).getErrno();
+        return guard("flock", path, () -> locks.flock(path, fi.lock_owner.get(), op));
     }
 
     @Override
@@ -549,10 +474,7 @@ public final class BraidFs extends FuseStubFS {
             return -reply.getErrno();
         }
         if (reply.hasAttr()) {
-            if (recent.size() > 1024) {
-                recent.clear(); // never asked for: keep the map small
-            }
-            recent.put(path, new Recent(reply.getAttr(), ops.setOf(path), System.nanoTime()));
+            hints.changed(path, reply.getAttr(), ops.setOf(path));
         }
         return 0;
     }
@@ -617,22 +539,8 @@ public final class BraidFs extends FuseStubFS {
         if (readOnly) {
             return -Errno.EROFS;
         }
-        forget(path);
+        hints.changing(path);
         return guard(op, path, body);
-    }
-
-    /** Drops the attributes remembered for path before a change of it. */
-    private void forget(String path) {
-        if (!recent.isEmpty()) {
-            recent.remove(path);
-        }
-    }
-
-    /** Drops what is known of path's capability: its xattrs changed, or the name now means another file. */
-    private void forgetCapability(String path) {
-        if (!noCapability.isEmpty()) {
-            noCapability.remove(path);
-        }
     }
 
     /** Runs a callback; an unexpected exception is logged and answered EIO (never thrown into native code). */

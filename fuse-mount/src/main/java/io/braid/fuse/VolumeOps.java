@@ -2,12 +2,9 @@ package io.braid.fuse;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.IntFunction;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +36,6 @@ import io.braid.proto.file.Rename;
 import io.braid.proto.file.Rmdir;
 import io.braid.proto.file.Setxattr;
 import io.braid.proto.file.Statfs;
-import io.braid.proto.file.StatfsReply;
 import io.braid.proto.file.Symlink;
 import io.braid.proto.file.Truncate;
 import io.braid.proto.file.Unlink;
@@ -69,12 +65,14 @@ final class VolumeOps {
 
     private final VolumeClient client;
     private final WriteBehind writes;
+    private final AllSets all;
     /** Hidden names of open-but-unlinked files, on the set of the name they had (K > 1 only). */
     private final Map<String, Integer> hidden = new ConcurrentHashMap<>();
 
     VolumeOps(VolumeClient client) {
         this.client = client;
         this.writes = new WriteBehind(client);
+        this.all = new AllSets(client);
     }
 
     VolumeClient client() {
@@ -156,76 +154,25 @@ final class VolumeOps {
 
     /** Every entry of the directory: with several sets, the union by name (a name's own set answers for it). */
     Listing readdir(String path) {
-        int k = client.sets();
         FileRequest.Builder req = FileRequest.newBuilder().setReaddir(Readdir.newBuilder().setPath(path));
-        if (k == 1) {
-            FileReply r = call(0, req);
-            if (r.getErrno() != 0) {
-                return new Listing(r.getErrno(), List.of());
-            }
-            List<Listed> out = new ArrayList<>(r.getEntriesCount());
-            for (DirEntry e : r.getEntriesList()) {
-                out.add(new Listed(e.getName(), e.getAttr(), 0));
-            }
-            return new Listing(0, out);
+        if (client.sets() > 1) {
+            return all.readdir(path, req);
         }
-        int home = setOf(path);
-        List<FileReply> replies = onAll(k, s -> req.clone());
-        if (replies.get(home).getErrno() != 0) {
-            return new Listing(replies.get(home).getErrno(), List.of());
+        FileReply r = call(0, req);
+        if (r.getErrno() != 0) {
+            return new Listing(r.getErrno(), List.of());
         }
-        Map<String, Listed> byName = new LinkedHashMap<>();
-        for (int s = 0; s < k; s++) {
-            FileReply r = replies.get(s);
-            if (r.getErrno() != 0) {
-                LOG.warn("{}: readdir {} on set {}: errno {} ({})", client.volume(), path, s, r.getErrno(), r.getMessage());
-                continue;
-            }
-            for (DirEntry e : r.getEntriesList()) {
-                Listed l = new Listed(e.getName(), e.getAttr(), s);
-                Listed had = byName.putIfAbsent(e.getName(), l);
-                if (had != null && Placement.setOf(e.getName(), k) == s) {
-                    byName.put(e.getName(), l);
-                }
-            }
+        List<Listed> out = new ArrayList<>(r.getEntriesCount());
+        for (DirEntry e : r.getEntriesList()) {
+            out.add(new Listed(e.getName(), e.getAttr(), 0));
         }
-        return new Listing(0, new ArrayList<>(byName.values()));
+        return new Listing(0, out);
     }
 
     /** The volume's capacity: one brick per set answers, the sets add up. */
     FileReply statfs() {
-        int k = client.sets();
         FileRequest.Builder req = FileRequest.newBuilder().setStatfs(Statfs.getDefaultInstance());
-        if (k == 1) {
-            return call(0, req);
-        }
-        List<FileReply> replies = onAll(k, s -> req.clone());
-        StatfsReply first = null;
-        double blocks = 0;
-        double free = 0;
-        double avail = 0;
-        long files = 0;
-        long filesFree = 0;
-        long nameMax = Long.MAX_VALUE;
-        for (FileReply r : replies) {
-            if (r.getErrno() != 0) {
-                return r;
-            }
-            StatfsReply s = r.getStatfs();
-            if (first == null) {
-                first = s;
-            }
-            double scale = (double) Math.max(1, s.getBlockSize()) / Math.max(1, first.getBlockSize());
-            blocks += s.getBlocks() * scale;
-            free += s.getBlocksFree() * scale;
-            avail += s.getBlocksAvailable() * scale;
-            files += s.getFiles();
-            filesFree += s.getFilesFree();
-            nameMax = Math.min(nameMax, s.getNameMax() == 0 ? Errno.NAME_MAX : s.getNameMax());
-        }
-        return FileReply.newBuilder().setStatfs(StatfsReply.newBuilder().setBlockSize(first.getBlockSize())
-                .setBlocks((long) blocks).setBlocksFree((long) free).setBlocksAvailable((long) avail)
-                .setFiles(files).setFilesFree(filesFree).setNameMax(nameMax)).build();
+        return client.sets() > 1 ? all.statfs(req) : call(0, req);
     }
 
     // ---- new entries ----
@@ -266,7 +213,7 @@ final class VolumeOps {
         if (r.getErrno() != 0 || client.sets() == 1) {
             return r;
         }
-        onOthers(home, "mkdir", path, s -> req.clone(), Errno.EEXIST);
+        all.others(home, "mkdir", path, s -> req.clone(), Errno.EEXIST);
         return r;
     }
 
@@ -282,56 +229,10 @@ final class VolumeOps {
         return r;
     }
 
-    /**
-     * A directory is removed from the other sets first, its hashed set last. If a set refuses (not
-     * empty there), the directory is made again where it was already removed.
-     */
+    /** A directory: on one set, or see {@link AllSets#rmdir}. */
     FileReply rmdir(String path) {
         FileRequest.Builder req = FileRequest.newBuilder().setRmdir(Rmdir.newBuilder().setPath(path));
-        int k = client.sets();
-        int home = setOf(path);
-        if (k == 1) {
-            return call(home, req);
-        }
-        FileReply attr = call(home, FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)));
-        if (attr.getErrno() != 0) {
-            return attr;
-        }
-        List<Integer> others = new ArrayList<>();
-        List<CompletableFuture<FileReply>> futures = new ArrayList<>();
-        for (int s = 0; s < k; s++) {
-            if (s != home) {
-                others.add(s);
-                futures.add(client.callAsync(s, req.clone()));
-            }
-        }
-        List<Integer> removed = new ArrayList<>();
-        FileReply refused = null;
-        for (int i = 0; i < others.size(); i++) {
-            FileReply r = futures.get(i).join();
-            if (r.getErrno() == 0 || r.getErrno() == Errno.ENOENT) {
-                removed.add(others.get(i));
-            } else if (refused == null) {
-                refused = r;
-            }
-        }
-        if (refused == null) {
-            refused = call(home, req);
-            if (refused.getErrno() == 0) {
-                return refused;
-            }
-        }
-        // Put the directory back where it is gone, so the volume stays consistent.
-        Attr a = attr.getAttr();
-        for (int s : removed) {
-            FileReply back = call(s, FileRequest.newBuilder().setMkdir(Mkdir.newBuilder().setPath(path)
-                    .setMode(a.getMode() & 07777).setUid(a.getUid()).setGid(a.getGid())));
-            if (back.getErrno() != 0 && back.getErrno() != Errno.EEXIST) {
-                LOG.warn("{}: rmdir {} failed on one set and could not be undone on set {}: errno {}",
-                        client.volume(), path, s, back.getErrno());
-            }
-        }
-        return refused;
+        return client.sets() > 1 ? all.rmdir(path, setOf(path), req) : call(0, req);
     }
 
     /**
@@ -358,7 +259,7 @@ final class VolumeOps {
             int home = Placement.setOf(to, k);
             FileReply r = call(home, req);
             if (r.getErrno() == 0) {
-                onOthers(home, "rename", from, s -> req.clone(), Errno.ENOENT);
+                all.others(home, "rename", from, s -> req.clone(), Errno.ENOENT);
             }
             return r;
         }
@@ -465,7 +366,7 @@ final class VolumeOps {
         int home = setOf(path);
         FileReply r = call(home, req.clone());
         if (r.getErrno() == 0 && client.sets() > 1 && r.hasAttr() && isDir(r.getAttr())) {
-            onOthers(home, what, path, s -> req.clone(), 0);
+            all.others(home, what, path, s -> req.clone(), 0);
         }
         return r;
     }
@@ -483,43 +384,9 @@ final class VolumeOps {
         }
         FileReply r = call(home, req.clone());
         if (r.getErrno() == 0 && isDir(st.getAttr())) {
-            onOthers(home, what, path, s -> req.clone(), 0);
+            all.others(home, what, path, s -> req.clone(), 0);
         }
         return r;
-    }
-
-    /** Sends to every set but home at once and waits; failures other than the expected errno are logged. */
-    private void onOthers(int home, String what, String path, IntFunction<FileRequest.Builder> req,
-                          int expected) {
-        int k = client.sets();
-        List<CompletableFuture<FileReply>> futures = new ArrayList<>();
-        List<Integer> sets = new ArrayList<>();
-        for (int s = 0; s < k; s++) {
-            if (s != home) {
-                sets.add(s);
-                futures.add(client.callAsync(s, req.apply(s)));
-            }
-        }
-        for (int i = 0; i < futures.size(); i++) {
-            FileReply r = futures.get(i).join();
-            if (r.getErrno() != 0 && r.getErrno() != expected) {
-                LOG.warn("{}: {} {} on set {}: errno {} ({})", client.volume(), what, path, sets.get(i),
-                        r.getErrno(), r.getMessage());
-            }
-        }
-    }
-
-    /** Sends to every set at once; the replies in set order. */
-    private List<FileReply> onAll(int k, IntFunction<FileRequest.Builder> req) {
-        List<CompletableFuture<FileReply>> futures = new ArrayList<>(k);
-        for (int s = 0; s < k; s++) {
-            futures.add(client.callAsync(s, req.apply(s)));
-        }
-        List<FileReply> out = new ArrayList<>(k);
-        for (CompletableFuture<FileReply> f : futures) {
-            out.add(f.join());
-        }
-        return out;
     }
 
     static FileReply error(int errno) {

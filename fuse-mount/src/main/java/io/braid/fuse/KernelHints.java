@@ -1,0 +1,71 @@
+package io.braid.fuse;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.braid.proto.file.Attr;
+
+/**
+ * Answers the kernel asks for again and again, known without asking a server, each for a
+ * moment: the attributes a change just returned (libfuse asks getattr right after mkdir, create,
+ * chmod, ...) and that a file has no security.capability (the kernel asks before every write,
+ * to drop a capability as a write must). Keyed by path, not thread: jffi may attach each callback
+ * as a new Java thread. Each map stays small: it is cleared when it grows past its bound.
+ */
+final class KernelHints {
+    static final String CAPABILITY = "security.capability";
+    /** The getattr libfuse sends after a change comes within microseconds; 100 ms is ample. */
+    private static final long RECENT_NANOS = 100_000_000L;
+    /** A capability set by another client is seen within a second, like any attribute. */
+    private static final long NO_CAPABILITY_NANOS = 1_000_000_000L;
+    private static final int BOUND = 4096;
+
+    /** Attributes returned by the set that answered, and when. */
+    record Recent(Attr attr, int set, long at) {
+    }
+
+    private final Map<String, Recent> recent = new ConcurrentHashMap<>();
+    private final Map<String, Long> noCapability = new ConcurrentHashMap<>();
+
+    /** Keeps the attributes a change of path returned, for the getattr that follows it. */
+    void changed(String path, Attr attr, int set) {
+        if (recent.size() > BOUND) {
+            recent.clear();
+        }
+        recent.put(path, new Recent(attr, set, System.nanoTime()));
+    }
+
+    /** The attributes of path a change returned just now, once; or null. */
+    Recent takeRecent(String path) {
+        Recent r = recent.isEmpty() ? null : recent.remove(path);
+        return r != null && System.nanoTime() - r.at < RECENT_NANOS ? r : null;
+    }
+
+    /** Before a change of path: what was returned for it is no longer its state. */
+    void changing(String path) {
+        if (!recent.isEmpty()) {
+            recent.remove(path);
+        }
+    }
+
+    /** path has no security.capability (a server said so, or it was just created). */
+    void withoutCapability(String path) {
+        if (noCapability.size() > BOUND) {
+            noCapability.clear();
+        }
+        noCapability.put(path, System.nanoTime());
+    }
+
+    /** Whether path is known, since less than a second, to have no security.capability. */
+    boolean knownWithoutCapability(String path) {
+        Long seen = noCapability.isEmpty() ? null : noCapability.get(path);
+        return seen != null && System.nanoTime() - seen < NO_CAPABILITY_NANOS;
+    }
+
+    /** path's xattrs change, or the name now means another file. */
+    void capabilityMayChange(String path) {
+        if (!noCapability.isEmpty()) {
+            noCapability.remove(path);
+        }
+    }
+}
