@@ -415,6 +415,8 @@ public final class FileLink implements AutoCloseable {
             if (a.getErrno() != 0) throw new IOException("heal not recorded: " + a.getError());
             LOG.info("{}: {} healed: {} heal, {} bytes in {} s", primary.view().volume(), peer.brick(),
                     full ? "full" : "partial", bytes, String.format("%.2f", secs));
+        } else {
+            sendControl(FileOp.newBuilder().setPing(true)); // tells the peer it is live
         }
         recordIn();
     }

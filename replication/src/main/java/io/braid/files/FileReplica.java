@@ -325,9 +325,7 @@ public final class FileReplica implements AutoCloseable {
                         LOG.info("{}: {} healed from {}: {} heal, {} bytes in {} s", view.volume(), self, from,
                                 d.getKind(), d.getBytes(), String.format("%.2f", d.getSeconds()));
                     }
-                    case PING -> {
-                        // acknowledged below
-                    }
+                    case PING -> live = true; // pings come only once the primary has turned the link live
                     default -> {
                         fail("unknown operation");
                         return;
