@@ -30,6 +30,8 @@ import io.grpc.StatusRuntimeException;
 final class LayoutSource {
     private static final Logger LOG = LoggerFactory.getLogger(LayoutSource.class);
 
+    private static final long FIRST_DEADLINE_MS = 10_000;
+
     private final String volume;
     private final List<String> bootstrap;
     private final ServerChannels channels;
@@ -56,8 +58,10 @@ final class LayoutSource {
         for (String address : candidates()) {
             Layout layout;
             try {
+                // The first question also pays for the connection (and a cold JVM): give it longer.
                 layout = FileIoGrpc.newBlockingStub(channels.get(address))
-                        .withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS).getLayout(request);
+                        .withDeadlineAfter(Math.max(deadlineMs, FIRST_DEADLINE_MS), TimeUnit.MILLISECONDS)
+                        .getLayout(request);
             } catch (StatusRuntimeException e) {
                 Status s = e.getStatus();
                 switch (s.getCode()) {

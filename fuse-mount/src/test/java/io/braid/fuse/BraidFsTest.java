@@ -379,6 +379,20 @@ class BraidFsTest {
         assertEquals(1, server.received.stream().filter(r -> r.getOpCase() == FileRequest.OpCase.GETATTR
                 && r.getGetattr().getPath().equals("/cdir/new")).count(), server.received.toString());
         assertTrue(server.count(FileRequest.OpCase.GETATTR) <= 4, server.counts.toString());
+        // A small new file: a negative lookup, create, one write; no capability check, no lock calls.
+        server.resetCounts();
+        sh("echo small > " + rw.path("cdir/small")).ok();
+        assertEquals(1, server.count(FileRequest.OpCase.CREATE), server.counts.toString());
+        assertEquals(1, server.count(FileRequest.OpCase.WRITE), server.counts.toString());
+        assertEquals(0, server.count(FileRequest.OpCase.GETXATTR), server.counts.toString());
+        assertEquals(0, server.count(FileRequest.OpCase.LOCK), server.counts.toString());
+        assertEquals(3, server.total(), server.counts.toString());
+        // Reading it back: open and one read (plus the getattr of attributes the write made stale).
+        server.resetCounts();
+        sh("cat " + rw.path("cdir/small")).ok();
+        assertEquals(1, server.count(FileRequest.OpCase.OPEN), server.counts.toString());
+        assertEquals(1, server.count(FileRequest.OpCase.READ), server.counts.toString());
+        assertTrue(server.total() <= 5, server.counts.toString());
         // Every request of this mount named set 0.
         assertTrue(server.received.stream().allMatch(r -> r.getSet() == 0));
     }
