@@ -35,7 +35,12 @@ class FileDistributeIT {
                 c.host(0) + ":" + c.brickPath(0, VOL) + "0", c.host(1) + ":" + c.brickPath(1, VOL) + "0",
                 c.host(0) + ":" + c.brickPath(0, VOL) + "1", c.host(1) + ":" + c.brickPath(1, VOL) + "1"));
         Cli.assertOk(c.cli(0, "volume", "start", VOL));
-        new Blocks(c).awaitAllUpToDate(VOL, 60_000);
+        new Blocks(c).awaitStatus(VOL, 60_000, "every brick online and UpToDate", st -> {
+            for (JsonObject b : Blocks.bricks(st)) {
+                if (!b.get("online").getAsBoolean() || !"UpToDate".equals(b.get("state").getAsString())) return false;
+            }
+            return true;
+        });
         m = FuseMount.mount(c.host(0), VOL, c.root().resolve("mnt"), "");
     }
 
