@@ -55,12 +55,8 @@ class FilePosixIT {
 
     @BeforeAll
     static void up() throws Exception {
-        c = Blocks.startPool(FilePosixIT.class, 3);
+        c = FileVolumes.startReplica3(FilePosixIT.class, 3, VOL);
         Blocks v = new Blocks(c);
-        Cli.assertOk(c.cli(0, "volume", "create", VOL, "replica", "3", c.brick(0, VOL), c.brick(1, VOL), c.brick(2, VOL)));
-        Cli.assertOk(c.cli(0, "volume", "start", VOL));
-        Cli.assertOk(c.cli(0, "volume", "set", VOL, "network.ping-timeout", "2"));
-        v.awaitAllUpToDate(VOL, 60_000);
         // a non-root user must be able to reach the mount point (the cluster's directory is 0700)
         Files.setPosixFilePermissions(c.root(), PosixFilePermissions.fromString("rwxr-xr-x"));
         m = FuseMount.mount(c.host(0), VOL, c.root().resolve("mnt"), "");
@@ -93,20 +89,9 @@ class FilePosixIT {
         return out;
     }
 
-    static String diff(int a, int b) {
-        // special files (compared by the test that made them) are not something diff can compare
-        Exec.Result r = Exec.run(120, "diff", "-r", "--no-dereference", "-x", ".braid", "-x", "fifo", "-x", "null",
-                c.brickPath(a, VOL).toString(), c.brickPath(b, VOL).toString());
-        return r.ok() ? "" : r.out() + r.err();
-    }
-
     static void awaitBricksEqual(long timeoutMs) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        String d;
-        while (!(d = diff(0, 1) + diff(0, 2)).isEmpty()) {
-            if (System.currentTimeMillis() > deadline) throw new AssertionError("bricks differ:\n" + d);
-            Thread.sleep(200);
-        }
+        // special files (compared by the test that made them) are not something diff can compare
+        FileVolumes.awaitBricksEqual(c, VOL, timeoutMs, "fifo", "null");
     }
 
     @Test

@@ -33,12 +33,8 @@ class FileQuorumIT {
 
     @BeforeAll
     static void up() throws Exception {
-        c = Blocks.startPool(FileQuorumIT.class, 5);
+        c = FileVolumes.startReplica3(FileQuorumIT.class, 5, VOL);
         v = new Blocks(c);
-        Cli.assertOk(c.cli(0, "volume", "create", VOL, "replica", "3", c.brick(0, VOL), c.brick(1, VOL), c.brick(2, VOL)));
-        Cli.assertOk(c.cli(0, "volume", "start", VOL));
-        Cli.assertOk(c.cli(0, "volume", "set", VOL, "network.ping-timeout", "2"));
-        v.awaitAllUpToDate(VOL, 60_000);
         // the client's server is not a brick server: it stays up throughout
         m = FuseMount.mount(c.host(3), VOL, c.root().resolve("mnt"), "");
     }

@@ -59,12 +59,7 @@ class FileTwoClientsIT {
 
     @BeforeAll
     static void up() throws Exception {
-        c = Blocks.startPool(FileTwoClientsIT.class, 3);
-        Blocks v = new Blocks(c);
-        Cli.assertOk(c.cli(0, "volume", "create", VOL, "replica", "3", c.brick(0, VOL), c.brick(1, VOL), c.brick(2, VOL)));
-        Cli.assertOk(c.cli(0, "volume", "start", VOL));
-        Cli.assertOk(c.cli(0, "volume", "set", VOL, "network.ping-timeout", "2"));
-        v.awaitAllUpToDate(VOL, 60_000);
+        c = FileVolumes.startReplica3(FileTwoClientsIT.class, 3, VOL);
         m0 = FuseMount.mount(c.host(0), VOL, c.root().resolve("mnt0"), "");
         m1 = FuseMount.mount(c.host(1), VOL, c.root().resolve("mnt1"), "attr-timeout=0,entry-timeout=0");
     }

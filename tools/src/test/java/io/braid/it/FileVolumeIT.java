@@ -46,12 +46,8 @@ class FileVolumeIT {
 
     @BeforeAll
     static void up() throws Exception {
-        c = Blocks.startPool(FileVolumeIT.class, 3);
+        c = FileVolumes.startReplica3(FileVolumeIT.class, 3, VOL);
         v = new Blocks(c);
-        Cli.assertOk(c.cli(0, "volume", "create", VOL, "replica", "3", c.brick(0, VOL), c.brick(1, VOL), c.brick(2, VOL)));
-        Cli.assertOk(c.cli(0, "volume", "start", VOL));
-        Cli.assertOk(c.cli(0, "volume", "set", VOL, "network.ping-timeout", "2"));
-        v.awaitAllUpToDate(VOL, 60_000);
         m0 = FuseMount.mount(c.host(0), VOL, c.root().resolve("mnt0"), "");
         m1 = FuseMount.mount(c.host(1), VOL, c.root().resolve("mnt1"), "attr-timeout=0,entry-timeout=0");
     }
@@ -71,20 +67,8 @@ class FileVolumeIT {
         assertTrue(r.ok(), r::toString);
     }
 
-    /** diff -r of two bricks outside .braid: empty when they hold the same names and contents. */
-    static String diff(int a, int b) {
-        Exec.Result r = Exec.run(120, "diff", "-r", "--no-dereference", "-x", ".braid",
-                c.brickPath(a, VOL).toString(), c.brickPath(b, VOL).toString());
-        return r.ok() ? "" : r.out() + r.err();
-    }
-
     static void awaitBricksEqual(long timeoutMs) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        String d;
-        while (!(d = diff(0, 1) + diff(0, 2)).isEmpty()) {
-            if (System.currentTimeMillis() > deadline) throw new AssertionError("bricks differ:\n" + d);
-            Thread.sleep(200);
-        }
+        FileVolumes.awaitBricksEqual(c, VOL, timeoutMs);
     }
 
     @Test
@@ -104,7 +88,7 @@ class FileVolumeIT {
             assertEquals(0640, (int) Files.getAttribute(b.resolve("www/img/logo.bin"), "unix:mode") & 0777, "brick " + s);
             assertFalse(Files.exists(b.resolve("www/b")) || Files.exists(b.resolve("gone")), "brick " + s);
         }
-        assertEquals("", diff(0, 1) + diff(0, 2));
+        assertEquals("", FileVolumes.diff(c, VOL, 0, 1) + FileVolumes.diff(c, VOL, 0, 2));
         assertArrayEquals(Files.readAllBytes(c.brickPath(0, VOL).resolve("www/img/logo.bin")),
                 Files.readAllBytes(m1.path("www/img/logo.bin")));
         assertEquals(Files.getLastModifiedTime(c.brickPath(0, VOL).resolve("www/a")),

@@ -64,12 +64,8 @@ class FileWebServerIT {
 
     @BeforeAll
     static void up() throws Exception {
-        c = Blocks.startPool(FileWebServerIT.class, 3);
+        c = FileVolumes.startReplica3(FileWebServerIT.class, 3, VOL);
         v = new Blocks(c);
-        Cli.assertOk(c.cli(0, "volume", "create", VOL, "replica", "3", c.brick(0, VOL), c.brick(1, VOL), c.brick(2, VOL)));
-        Cli.assertOk(c.cli(0, "volume", "start", VOL));
-        Cli.assertOk(c.cli(0, "volume", "set", VOL, "network.ping-timeout", "2"));
-        v.awaitAllUpToDate(VOL, 60_000);
         firstPrimary = v.awaitPrimary(VOL, 30_000);
         int p = firstPrimary;
         int other = (p + 2) % 3; // never killed by this test

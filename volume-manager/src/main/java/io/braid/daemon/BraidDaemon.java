@@ -154,7 +154,8 @@ public final class BraidDaemon implements AutoCloseable {
                                                                                 io.grpc.Metadata headers) {
         String method = call.getMethodDescriptor().getFullMethodName();
         if (method.equals(io.braid.proto.replication.ReplicationGrpc.getReplicateMethod().getFullMethodName())
-                || method.equals(io.braid.proto.replication.ReplicationGrpc.getBlockIoMethod().getFullMethodName())) {
+                || method.equals(io.braid.proto.replication.ReplicationGrpc.getBlockIoMethod().getFullMethodName())
+                || method.equals(io.braid.proto.filerep.FileReplicationGrpc.getReplicateMethod().getFullMethodName())) {
             return Runnable::run;
         }
         return null;
