@@ -46,10 +46,12 @@ public final class BraidFs extends FuseStubFS {
     static final int O_DSYNC = 010000;
     static final int O_SYNC = 04010000;
     static final int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0200000 : 040000;
+    static final int FALLOC_FL_KEEP_SIZE = 1;
     static final long UTIME_NOW = (1L << 30) - 1;
     static final long UTIME_OMIT = (1L << 30) - 2;
-    /** fuse_file_info: the bit-field word after flags, fh_old and writepage; flock_release is bit 4. */
+    /** fuse_file_info: the bit-field word after flags, fh_old and writepage; direct_io is bit 0, flock_release bit 4. */
     private static final int FI_BITS_OFFSET = 20;
+    private static final int FI_DIRECT_IO = 1;
     private static final int FI_FLOCK_RELEASE = 1 << 4;
 
     private final VolumeOps ops;
@@ -59,6 +61,7 @@ public final class BraidFs extends FuseStubFS {
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
     private final FuseLocks locks;
     private final KernelHints hints = new KernelHints();
+    private final KernelAttrs kernelAttrs;
 
     private record OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors) {
     }
@@ -67,12 +70,16 @@ public final class BraidFs extends FuseStubFS {
      * @param client      a connected client of the volume
      * @param readOnly    answer EROFS to every change
      * @param writeBehind send writes in the background (see {@link WriteBehind}); otherwise each write waits
+     * @param attrTimeout  the seconds the kernel trusts the attributes it is given (the mount's attr_timeout)
+     * @param entryTimeout the seconds the kernel trusts a name it looked up (the mount's entry_timeout)
      */
-    public BraidFs(VolumeClient client, boolean readOnly, boolean writeBehind) {
+    public BraidFs(VolumeClient client, boolean readOnly, boolean writeBehind, double attrTimeout,
+                   double entryTimeout) {
         this.ops = new VolumeOps(client);
         this.locks = new FuseLocks(ops);
         this.readOnly = readOnly;
         this.writeBehind = writeBehind;
+        this.kernelAttrs = new KernelAttrs(attrTimeout, entryTimeout);
         // flag_utime_omit_ok: libfuse passes UTIME_OMIT/UTIME_NOW through instead of dropping a one-sided utimens.
         Pointer mem = Struct.getMemory(fuseOperations);
         long flags = offsetOf(fuseOperations.flag_nullpath_ok);
@@ -90,8 +97,13 @@ public final class BraidFs extends FuseStubFS {
         }
     }
 
+    /** The file system of a mount with these options ({@code ro} and the kernel's cache timeouts), writing behind. */
+    public BraidFs(VolumeClient client, MountOptions options) {
+        this(client, options.readOnly(), true, options.attrTimeout(), options.entryTimeout());
+    }
+
     public BraidFs(VolumeClient client, boolean readOnly) {
-        this(client, readOnly, true);
+        this(client, readOnly, true, MountOptions.DEFAULT_TIMEOUT, MountOptions.DEFAULT_TIMEOUT);
     }
 
     VolumeOps ops() {
@@ -111,6 +123,7 @@ public final class BraidFs extends FuseStubFS {
             KernelHints.Recent r = hints.takeRecent(path);
             if (r != null) {
                 fill(stat, r.attr(), r.set());
+                kernelAttrs.told(path, r.attr());
                 return 0;
             }
             int set = ops.setOf(path);
@@ -119,6 +132,7 @@ public final class BraidFs extends FuseStubFS {
                 return -reply.getErrno();
             }
             fill(stat, reply.getAttr(), set);
+            kernelAttrs.told(path, reply.getAttr());
             return 0;
         });
     }
@@ -188,6 +202,7 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int unlink(String path) {
         hints.capabilityMayChange(path);
+        kernelAttrs.forget(path);
         return change("unlink", path, () -> -ops.unlink(path).getErrno());
     }
 
@@ -209,7 +224,13 @@ public final class BraidFs extends FuseStubFS {
         hints.changing(to);
         hints.capabilityMayChange(from);
         hints.capabilityMayChange(to);
-        return change("rename", from, () -> -ops.rename(from, to).getErrno());
+        return change("rename", from, () -> {
+            int res = -ops.rename(from, to).getErrno();
+            if (res == 0) {
+                kernelAttrs.renamed(from, to);
+            }
+            return res;
+        });
     }
 
     @Override
@@ -279,6 +300,25 @@ public final class BraidFs extends FuseStubFS {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
+            boolean stale = reply.hasAttr() && kernelAttrs.stale(path, reply.getAttr());
+            long tid = stale || kernelAttrs.relookupsPending() ? getContext().pid.get() : 0;
+            boolean retry = kernelAttrs.retrying(path, tid);
+            if (stale) {
+                // The kernel still holds an older size or mtime (told within attr-timeout, or entry-timeout if
+                // longer; another client changed the file since): a cached read would stop at that size, and
+                // fstat, sendfile and mmap would use it. ESTALE makes the kernel walk the path again looking
+                // every name up (LOOKUP_REVAL), which refreshes its attributes, and retry the open (open(2),
+                // openat2, execve, io_uring do; an opener inside the kernel such as overlayfs or nfsd would
+                // pass ESTALE on). Should the file have changed yet again by then, the retry is direct I/O:
+                // read() then goes to the server's end of file (sendfile still stops at the kernel's size,
+                // and a shared mmap fails with ENODEV). The page cache is dropped at every open (no keep_cache).
+                hints.changing(path);
+                if (!retry) {
+                    kernelAttrs.askedRelookup(path, tid);
+                    return -Errno.ESTALE;
+                }
+                directIo(fi);
+            }
             fi.fh.set(newHandle(flags));
             return 0;
         });
@@ -320,6 +360,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        kernelAttrs.wrote(path, offset + size);
         return change("write", path, () -> {
             byte[] bytes = new byte[(int) size];
             buf.get(0, bytes, 0, bytes.length);
@@ -384,6 +425,9 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int fallocate(String path, int mode, long offset, long length, FuseFileInfo fi) {
+        if ((mode & FALLOC_FL_KEEP_SIZE) == 0) {
+            kernelAttrs.wrote(path, offset + length); // like a write
+        }
         return change("fallocate", path, () -> -ops.fallocate(path, mode, offset, length).getErrno());
     }
 
@@ -460,6 +504,12 @@ public final class BraidFs extends FuseStubFS {
     }
 
     // ---- helpers ----
+
+    /** This open bypasses the page cache (FOPEN_DIRECT_IO): reads and writes go to the file system as asked. */
+    private static void directIo(FuseFileInfo fi) {
+        Pointer mem = Struct.getMemory(fi);
+        mem.putInt(FI_BITS_OFFSET, mem.getInt(FI_BITS_OFFSET) | FI_DIRECT_IO);
+    }
 
     private long newHandle(int flags) {
         long fh = handles.incrementAndGet();

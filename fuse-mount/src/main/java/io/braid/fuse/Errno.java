@@ -27,6 +27,7 @@ public final class Errno {
     public static final int EOPNOTSUPP = 95;
     public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
+    public static final int ESTALE = 116;
 
     /** The longest name a brick's file system accepts (NAME_MAX). */
     public static final int NAME_MAX = 255;

@@ -102,7 +102,7 @@ public final class MountMain {
         CountDownLatch finished = new CountDownLatch(1);
         try {
             client.connect();
-            BraidFs fs = new BraidFs(client, options.readOnly());
+            BraidFs fs = new BraidFs(client, options);
             Thread hook = new Thread(() -> {
                 LOG.info("{}: terminating: unmounting {}", options.volume(), dir);
                 fs.umount();

@@ -19,9 +19,9 @@ final class TestMount implements AutoCloseable {
         BraidFs made = null;
         try {
             client.connect();
-            made = new BraidFs(client, readOnly);
             MountOptions o = MountOptions.parse(List.of("-o", readOnly ? "ro" : "rw",
                     servers.get(0).target() + ":/" + volume, dir.toString()));
+            made = new BraidFs(client, o);
             // Served by a thread of its own (jnr-fuse's non-blocking mount waits two seconds to see it fail).
             BraidFs fs = made;
             String[] fuseOptions = FuseOptions.of(o).toArray(new String[0]);
