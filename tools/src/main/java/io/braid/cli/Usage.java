@@ -22,6 +22,7 @@ final class Usage {
             + "{bigger-file <FILE> | latest-mtime <FILE> | source-brick <HOST:PATH> [<FILE>]}]";
     static final String VOLUME_VERIFY = "volume verify <NAME> [repair]";
     static final String VOLUME_RESIZE = "volume resize <NAME> <SIZE>";
+    static final String MOUNT = MountCommand.USAGE;
 
     private static final String[][] PEER = {
         {PEER_PROBE, "probe peer specified by <HOSTNAME>"},
@@ -52,6 +53,13 @@ final class Usage {
         {"volume help", "display help for volume commands"},
     };
 
+    private static final String[][] MOUNTS = {
+        {MOUNT, "mount the file volume NAME at DIR with FUSE, asking the server HOST for its layout; "
+                + "in the background unless -f (then until DIR is unmounted). OPTIONS: ro, "
+                + "backup-servers=HOST2[:PORT]:HOST3..., attr-timeout=SECONDS, entry-timeout=SECONDS (default 1), "
+                + "log-file=PATH, nosuid, nodev, noexec"},
+    };
+
     private Usage() {
     }
 
@@ -63,7 +71,7 @@ final class Usage {
                 + " --mode=script              never ask for confirmation\n"
                 + " --xml                      print GlusterFS-style XML\n"
                 + " --json                     print JSON\n\n"
-                + "Commands:\n" + table(PEER) + table(VOLUME) + " help - display this help\n";
+                + "Commands:\n" + table(PEER) + table(VOLUME) + table(MOUNTS) + " help - display this help\n";
     }
 
     static String peer() {
