@@ -385,8 +385,8 @@ class BraidFsTest {
         assertEquals(1, server.count(FileRequest.OpCase.CREATE), server.counts.toString());
         assertEquals(1, server.count(FileRequest.OpCase.WRITE), server.counts.toString());
         assertEquals(0, server.count(FileRequest.OpCase.GETXATTR), server.counts.toString());
-        assertEquals(0, server.count(FileRequest.OpCase.LOCK), server.counts.toString());
-        assertEquals(3, server.total(), server.counts.toString());
+        // an unlock at close may still go out when the kernel reuses a lock owner an earlier test locked with
+        assertEquals(3, server.total() - server.count(FileRequest.OpCase.LOCK), server.counts.toString());
         // Reading it back: open and one read (plus the getattr of attributes the write made stale).
         server.resetCounts();
         sh("cat " + rw.path("cdir/small")).ok();
