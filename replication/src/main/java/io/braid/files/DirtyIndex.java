@@ -22,6 +22,11 @@ public final class DirtyIndex {
     public static final int META = 4;
     /** Heal everything under this path whole: nothing is known of what the peer has. */
     public static final int FULL = 8;
+    /**
+     * Compare and heal what differs (volume heal NAME full): directories are listed on both
+     * sides, files whose size or mtime differ are sent whole.
+     */
+    public static final int CHECK = 16;
     /** Beyond this many ranges a file is healed whole. */
     static final int MAX_RANGES = 64;
 
@@ -133,6 +138,29 @@ public final class DirtyIndex {
 
     public void untrack() throws IOException {
         store.deleteLazily(epochKey);
+        store.deleteLazily(unknownKey());
+    }
+
+    private String unknownKey() {
+        return "fdirty-unknown/" + epochKey.substring("fdirty-epoch/".length());
+    }
+
+    /**
+     * The epoch at which this brick, becoming primary, found the peer already out of sync: what
+     * the peer missed before then is on another brick's disk, or nowhere. The handshake settles
+     * it (see FileLink). -1 when there is nothing to settle.
+     */
+    public long unknownSince() throws IOException {
+        String s = store.getString(unknownKey());
+        return s == null ? -1 : Long.parseLong(s);
+    }
+
+    public void unknownSince(long epoch) throws IOException {
+        if (epoch < 0) {
+            store.deleteLazily(unknownKey());
+        } else {
+            store.put(unknownKey(), Long.toString(epoch).getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     /** Records a change. ranges: DATA [start, end) pairs; empty with DATA: the whole file. */
@@ -176,18 +204,8 @@ public final class DirtyIndex {
     }
 
     /** Up to max entries, parents first. */
-    public synchronized List<Item> snapshot(int max) {
-        List<Item> out = new ArrayList<>();
-        for (Item it : items.values()) {
-            if (out.size() >= max) break;
-            Item copy = new Item(it.path);
-            copy.flags = it.flags;
-            copy.ranges.putAll(it.ranges);
-            copy.wholeData = it.wholeData;
-            copy.version = it.version;
-            out.add(copy);
-        }
-        return out;
+    public List<Item> snapshot(int max) {
+        return snapshot(max, p -> false);
     }
 
     /** Drops path if it has not changed since version was read. */
@@ -197,6 +215,37 @@ public final class DirtyIndex {
         items.remove(path);
         store.deleteLazily(prefix + path);
         return true;
+    }
+
+    /** Drops path and every path under it, whatever their version. */
+    public synchronized void forgetUnder(String path) throws IOException {
+        for (String p : new ArrayList<>(items.keySet())) {
+            if (under(p, path)) {
+                items.remove(p);
+                store.deleteLazily(prefix + p);
+            }
+        }
+    }
+
+    /** Whether p is path or lies under it ("" is the root, above everything). */
+    public static boolean under(String p, String path) {
+        return path.isEmpty() || p.equals(path) || p.startsWith(path) && p.charAt(path.length()) == '/';
+    }
+
+    /** Up to max entries, parents first, leaving out those skip accepts. */
+    public synchronized List<Item> snapshot(int max, java.util.function.Predicate<String> skip) {
+        List<Item> out = new ArrayList<>();
+        for (Item it : items.values()) {
+            if (out.size() >= max) break;
+            if (skip.test(it.path)) continue;
+            Item copy = new Item(it.path);
+            copy.flags = it.flags;
+            copy.ranges.putAll(it.ranges);
+            copy.wholeData = it.wholeData;
+            copy.version = it.version;
+            out.add(copy);
+        }
+        return out;
     }
 
     public synchronized void clear() throws IOException {

@@ -1,14 +1,14 @@
 package io.braid.files;
 
-import com.google.protobuf.ByteString;
 import io.braid.proto.file.Attr;
-import io.braid.proto.file.DirEntry;
 import io.braid.proto.filerep.DirtyEntry;
+import io.braid.proto.filerep.FetchRequest;
 import io.braid.proto.filerep.FileAck;
 import io.braid.proto.filerep.FileHello;
 import io.braid.proto.filerep.FileHelloReply;
 import io.braid.proto.filerep.FileOp;
 import io.braid.proto.filerep.FileReplicationGrpc;
+import io.braid.proto.filerep.ForgetRequest;
 import io.braid.proto.filerep.HealDone;
 import io.braid.proto.filerep.HealItem;
 import io.braid.replication.SetView;
@@ -18,14 +18,15 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import net.jpountz.lz4.LZ4Compressor;
-import net.jpountz.lz4.LZ4Factory;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +39,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class FileLink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FileLink.class);
-    private static final LZ4Compressor LZ4 = LZ4Factory.fastestInstance().fastCompressor();
-    static final int CHUNK = 1 << 20;
+    static final int CHUNK = HealSource.CHUNK;
     private static final int WINDOW = 16;
 
     enum State { DOWN, HEALING, LIVE }
@@ -62,6 +62,12 @@ public final class FileLink implements AutoCloseable {
     private volatile long healTotal;
     private volatile long healDone;
     private volatile long healStartNanos;
+    // Paths both bricks changed while apart (found at the handshake): path -> data, metadata, entry.
+    // Neither copy is healed over the other, and clients get EIO on them, until the operator picks.
+    private final Map<String, String> split = new ConcurrentSkipListMap<>();
+    // What the peer changed while it led and this brick was away, still to be pulled here.
+    private final Map<String, DirtyEntry> pulls = new ConcurrentSkipListMap<>();
+    private final ReentrantLock healLock = new ReentrantLock(); // one heal of a path at a time
 
     private record Pending(CompletableFuture<FileAck> ack, List<DirtyEntry> changes, long sentNanos) {}
 
@@ -75,23 +81,17 @@ public final class FileLink implements AutoCloseable {
     }
 
     /**
-     * A peer already out of sync when this primary starts, whose misses this brick did not record
-     * itself since (another primary led meanwhile), gets a full heal.
+     * A peer already out of sync when this primary starts missed writes before this brick led.
+     * If the peer led itself just before (a failover), what it lacks is what this brick records
+     * from now on, plus its own last mutations (recent log) and what it changed while it led (its
+     * dirty index for this brick). Otherwise its misses were recorded on another brick's disk:
+     * it gets a full heal. The handshake tells which (FileHelloReply.led_epoch).
      */
     void checkHistory() throws IOException {
         long epoch = primary.view().epoch();
-        FileReplica self = primary.replica();
-        if (outRecorded && self.lastFrom().equals(peer.brick()) && self.lastEpoch() == epoch - 1) {
-            // The primary this brick took over from: what it lacks is what this brick records from
-            // now on, and what it did last on its own comes back with its recent log.
-            if (dirty.trackedSince() != epoch) dirty.trackFrom(epoch);
-            return;
-        }
         if (outRecorded && dirty.trackedSince() != epoch) {
-            LOG.info("{}: {} missed writes under another primary: it gets a full heal", primary.view().volume(),
-                    peer.brick());
-            dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META | DirtyIndex.FULL, List.of());
             dirty.trackFrom(epoch);
+            dirty.unknownSince(epoch);
         }
         thread.setDaemon(true);
     }
@@ -249,22 +249,273 @@ public final class FileLink implements AutoCloseable {
                 .setArbiter(peer.arbiter()).build();
         FileHelloReply hr = FileReplicationGrpc.newBlockingStub(primary.replica().coordinator().channel(peer.address()))
                 .withDeadlineAfter(10, TimeUnit.SECONDS).handshake(hello);
-        boolean full = !hr.getSynced() || (dirty.get("") != null && (dirty.get("").flags() & DirtyIndex.FULL) != 0);
-        if (!hr.getSynced()) {
-            dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META | DirtyIndex.FULL, List.of());
-        } else if (hr.getLastEpoch() < v.epoch()) {
+        boolean peerLedLast = hr.getSynced() && hr.getLedEpoch() == v.epoch() - 1;
+        long unknown = dirty.unknownSince();
+        if (unknown >= 0) {
+            if (!(hr.getSynced() && hr.getLedEpoch() == unknown - 1)) {
+                LOG.info("{}: {} missed writes under another primary: it gets a full heal", v.volume(), peer.brick());
+                dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META | DirtyIndex.FULL, List.of());
+            }
+            dirty.unknownSince(-1);
+        }
+        if (!hr.getSynced()) dirty.mark("", DirtyIndex.ENTRY | DirtyIndex.META | DirtyIndex.FULL, List.of());
+        boolean full = dirty.get("") != null && (dirty.get("").flags() & DirtyIndex.FULL) != 0;
+        // What the peer changed while it led and this brick was away: pulled here, unless this
+        // brick changed the same path meanwhile (split-brain), or a full heal overwrites it all.
+        Map<String, String> conflicts = new TreeMap<>(DirtyIndex::byDepthThenName);
+        List<DirtyEntry> toPull = new ArrayList<>();
+        List<String> overwritten = new ArrayList<>();
+        for (DirtyEntry theirs : hr.getDirtyForPrimaryList()) {
+            if (full || !peerLedLast) {
+                dirty.mark(theirs.toBuilder().setEpoch(0).build()); // this brick's copy wins
+                overwritten.add(theirs.getPath());
+                continue;
+            }
+            String kind = conflict(theirs, hr.getDirtyForPrimaryList());
+            if (kind != null) conflicts.put(theirs.getPath(), kind);
+            else toPull.add(theirs);
+        }
+        if (!overwritten.isEmpty()) {
+            LOG.warn("{}: {} changed {} paths while it led without this brick; this brick's copy wins (full heal"
+                    + " or older history)", v.volume(), peer.brick(), overwritten.size());
+        }
+        if (hr.getSynced() && hr.getLastEpoch() < v.epoch()) {
             // The peer last followed another primary: what it applied last may differ from here.
-            for (DirtyEntry e : hr.getRecentList()) dirty.mark(e.toBuilder().setEpoch(0).build());
+            for (DirtyEntry e : hr.getRecentList()) {
+                if (!conflicts.containsKey(e.getPath()) && !pulling(toPull, e.getPath())) {
+                    dirty.mark(e.toBuilder().setEpoch(0).build());
+                }
+            }
             for (DirtyEntry e : primary.replica().recent().before(v.epoch())) dirty.mark(e.toBuilder().setEpoch(0).build());
         }
-        // The primary's copy wins over what the peer changed while it led alone (split-brain
-        // detection and resolution by the operator come with the heal commands).
-        for (DirtyEntry e : hr.getDirtyForPrimaryList()) dirty.mark(e.toBuilder().setEpoch(0).build());
+        split.clear();
+        split.putAll(conflicts);
+        pulls.clear();
+        for (DirtyEntry e : toPull) pulls.put(e.getPath(), e);
+        if (!conflicts.isEmpty()) {
+            LOG.warn("{}: split-brain between {} and {} on {} paths: {}", v.volume(), primary.replica().brick(),
+                    peer.brick(), conflicts.size(), conflicts);
+        }
         openStream(hello);
+        if (!overwritten.isEmpty()) forgetOnPeer(overwritten);
         lastAckNanos = System.nanoTime();
         state = State.HEALING;
         lastError = "";
+        // cluster.self-heal-daemon off: connected (it counts for quorum, and heal info and
+        // split-brain are reported), but nothing is healed until it is turned on again.
+        while (!closed && state == State.HEALING && !primary.view().options().selfHeal()) Thread.sleep(200);
+        pullAll();
         heal(full);
+    }
+
+    /** Whether the handshake found the path to pull from the peer. */
+    private static boolean pulling(List<DirtyEntry> toPull, String path) {
+        for (DirtyEntry e : toPull) if (e.getPath().equals(path)) return true;
+        return false;
+    }
+
+    /**
+     * Whether a change the peer made while apart collides with one this brick made: the same
+     * part of the same path (data, metadata), or an entry created, removed or replaced on one side
+     * where the other changed it or something under it. Returns the kind of split-brain, or null.
+     */
+    private String conflict(DirtyEntry theirs, List<DirtyEntry> allTheirs) {
+        String p = theirs.getPath();
+        if (p.isEmpty()) return null;
+        DirtyIndex.Item mine = dirty.get(p);
+        int t = theirs.getFlags();
+        if (mine != null) {
+            int m = mine.flags();
+            if (((m | t) & DirtyIndex.ENTRY) != 0) return "entry";
+            if ((m & t & DirtyIndex.DATA) != 0) return "data";
+            if ((m & t & DirtyIndex.META) != 0) return "metadata";
+        }
+        for (String q : dirty.paths()) {
+            if (q.isEmpty() || q.equals(p)) continue;
+            // this brick changed something under an entry the peer replaced, or replaced an entry
+            // above a path the peer changed
+            if ((t & DirtyIndex.ENTRY) != 0 && DirtyIndex.under(q, p)) return "entry";
+            DirtyIndex.Item above = dirty.get(q);
+            if (above != null && (above.flags() & DirtyIndex.ENTRY) != 0 && DirtyIndex.under(p, q)) return "entry";
+        }
+        return null;
+    }
+
+    // ---- split-brain and pulls ----
+
+    /** Paths in split-brain with this peer, "/a/b" -> data, metadata, entry. */
+    public Map<String, String> splitBrain() {
+        Map<String, String> out = new TreeMap<>();
+        split.forEach((p, k) -> out.put("/" + p, k));
+        return out;
+    }
+
+    /** Whether path (brick-relative) is in split-brain with this peer. */
+    public boolean inSplitBrain(String path) {
+        return !split.isEmpty() && split.containsKey(path);
+    }
+
+    /** Paths the peer changed that this brick still lacks ("/a/b"). */
+    public List<String> pendingPulls() {
+        List<String> out = new ArrayList<>();
+        for (String p : pulls.keySet()) out.add("/" + p);
+        return out;
+    }
+
+    private boolean splitOrUnder(String p) {
+        if (split.isEmpty()) return false;
+        for (String s : split.keySet()) if (DirtyIndex.under(p, s)) return true;
+        return false;
+    }
+
+    private void pullAll() throws Exception {
+        List<String> done = new ArrayList<>();
+        for (DirtyEntry e : new ArrayList<>(pulls.values())) {
+            if (closed || state != State.HEALING) throw new IOException("link down during heal");
+            List<long[]> ranges = null;
+            if ((e.getFlags() & DirtyIndex.DATA) != 0 && e.getRangesCount() > 0) {
+                ranges = new ArrayList<>();
+                for (int i = 0; i + 1 < e.getRangesCount(); i += 2) ranges.add(new long[] {e.getRanges(i), e.getRanges(i + 1)});
+            }
+            healLock.lock();
+            try {
+                pull(e.getPath(), e.getFlags(), ranges, false);
+            } finally {
+                healLock.unlock();
+            }
+            pulls.remove(e.getPath());
+            done.add(e.getPath());
+            if (done.size() >= 256) {
+                forgetOnPeer(done);
+                done.clear();
+            }
+        }
+        if (!done.isEmpty()) forgetOnPeer(done);
+    }
+
+    /**
+     * Makes path here look like it does on the peer: the peer sends the items for the parts in
+     * flags, this brick applies them under the order lock. Every other peer of the set gets the
+     * path in its dirty index (a live one is dropped, to heal it). exact: a directory keeps only
+     * the peer's names, and names it lacks are pulled whole (split-brain resolution).
+     */
+    long pull(String path, int flags, List<long[]> ranges, boolean exact) throws Exception {
+        FetchRequest.Builder req = FetchRequest.newBuilder().setVolumeId(primary.view().volumeId())
+                .setTargetBrick(peer.brick()).setPath(path).setFlags(flags);
+        if (ranges != null) for (long[] r : ranges) req.addRanges(r[0]).addRanges(r[1]);
+        Iterator<HealItem> items = FileReplicationGrpc.newBlockingStub(primary.replica().coordinator().controlChannel(peer.address()))
+                .withDeadlineAfter(Math.max(60, 6L * primary.view().options().pingTimeoutSeconds()), TimeUnit.SECONDS)
+                .fetch(req.build());
+        HealApplier applier = new HealApplier(primary.replica().store(), false);
+        List<String> missing = new ArrayList<>();
+        boolean needsWhole = false;
+        long bytes = 0;
+        primary.order().lock();
+        try {
+            while (items.hasNext()) {
+                HealItem h = items.next();
+                if (!exact && h.getListComplete()) h = h.toBuilder().setListComplete(false).clearNames().build();
+                bytes += h.getSerializedSize();
+                FileAck.Builder ack = FileAck.newBuilder();
+                try {
+                    applier.apply(h, ack);
+                } catch (FsError e) {
+                    throw new IOException("pull of /" + path + " from " + peer.brick() + ": " + e.getMessage(), e);
+                }
+                if (ack.getNeedsFull()) needsWhole = true;
+                for (String n : ack.getMissingList()) missing.add(path.isEmpty() ? n : path + "/" + n);
+            }
+            int changed = needsWhole ? DirtyIndex.ENTRY : flags & ~(DirtyIndex.FULL | DirtyIndex.CHECK);
+            for (FileLink l : primary.links()) {
+                if (l == this) continue;
+                l.dirty().mark(path, changed | (exact ? DirtyIndex.ENTRY | DirtyIndex.FULL : 0), List.of());
+                if (l.live()) l.drop("changes pulled from " + peer.brick() + " need healing");
+            }
+        } finally {
+            primary.order().unlock();
+        }
+        if (needsWhole && (flags & DirtyIndex.ENTRY) == 0) bytes += pull(path, DirtyIndex.ENTRY, null, exact);
+        for (String m : missing) bytes += pull(m, DirtyIndex.ENTRY, null, true);
+        return bytes;
+    }
+
+    /** Tells the peer this brick now has what it recorded for it at these paths. */
+    private void forgetOnPeer(List<String> paths) {
+        try {
+            FileReplicationGrpc.newBlockingStub(primary.replica().coordinator().controlChannel(peer.address()))
+                    .withDeadlineAfter(30, TimeUnit.SECONDS).forget(ForgetRequest.newBuilder()
+                            .setVolumeId(primary.view().volumeId()).setTargetBrick(peer.brick())
+                            .setPrimaryBrick(primary.replica().brick()).addAllPaths(paths).build());
+        } catch (RuntimeException e) {
+            LOG.warn("{}: {} could not drop {} entries it recorded for {}: {}", primary.view().volume(), peer.brick(),
+                    paths.size(), primary.replica().brick(), e.getMessage());
+        }
+    }
+
+    /** The kind and attributes of path on the peer (ABSENT when it has none). */
+    HealItem describeOnPeer(String path) {
+        Iterator<HealItem> it = FileReplicationGrpc.newBlockingStub(primary.replica().coordinator().controlChannel(peer.address()))
+                .withDeadlineAfter(30, TimeUnit.SECONDS).fetch(FetchRequest.newBuilder()
+                        .setVolumeId(primary.view().volumeId()).setTargetBrick(peer.brick()).setPath(path)
+                        .setAttrOnly(true).build());
+        HealItem h = it.next();
+        while (it.hasNext()) it.next();
+        return h;
+    }
+
+    /**
+     * Ends the split-brain of path (brick-relative): the peer's copy is pulled here (fromPeer), or
+     * this brick's copy is healed whole onto the peer. Both bricks then hold the same entry and
+     * neither has anything left recorded for the other under path.
+     */
+    void resolve(String path, boolean fromPeer) throws Exception {
+        if (state == State.DOWN) throw new IOException(peer.brick() + " is not connected");
+        healLock.lock();
+        try {
+            if (fromPeer) {
+                pull(path, DirtyIndex.ENTRY, null, true);
+                dirty.forgetUnder(path);
+            } else {
+                dirty.mark(path, DirtyIndex.ENTRY, List.of());
+                split.keySet().removeIf(k -> DirtyIndex.under(k, path));
+                for (int round = 0; round < 100_000; round++) {
+                    List<DirtyIndex.Item> items = dirty.snapshot(256, q -> !DirtyIndex.under(q, path) || splitOrUnder(q));
+                    if (items.isEmpty()) break;
+                    for (DirtyIndex.Item it : items) {
+                        if (state == State.DOWN) throw new IOException(peer.brick() + " went away during the heal");
+                        healOne(it);
+                    }
+                }
+            }
+            forgetOnPeer(List.of(path));
+            split.keySet().removeIf(k -> DirtyIndex.under(k, path));
+            pulls.keySet().removeIf(k -> DirtyIndex.under(k, path));
+        } finally {
+            healLock.unlock();
+        }
+    }
+
+    /** volume heal NAME full: compare everything with the peer and heal what differs. */
+    void crawl() throws IOException {
+        dirty.mark("", DirtyIndex.CHECK, List.of());
+        if (live()) drop("full heal requested");
+    }
+
+    /**
+     * A directory's list of names, plus its children in split-brain: the peer keeps its copy of
+     * those (the list removes every other name the source lacks).
+     */
+    private HealItem keepSplit(HealItem dir) {
+        if (split.isEmpty() || !dir.getListComplete()) return dir;
+        String p = dir.getPath();
+        HealItem.Builder b = dir.toBuilder();
+        for (String s : split.keySet()) {
+            int slash = s.lastIndexOf('/');
+            String parent = slash < 0 ? "" : s.substring(0, slash);
+            String name = s.substring(slash + 1);
+            if (parent.equals(p) && !dir.getNamesList().contains(name)) b.addNames(name);
+        }
+        return b.build();
     }
 
     private void openStream(FileHello hello) {
@@ -389,11 +640,12 @@ public final class FileLink implements AutoCloseable {
         long bytes = 0;
         boolean any = false;
         while (!closed && state == State.HEALING) {
-            List<DirtyIndex.Item> items = dirty.snapshot(256);
+            List<DirtyIndex.Item> items = dirty.snapshot(256, this::splitOrUnder);
             if (items.isEmpty()) {
                 primary.order().lock();
                 try {
-                    if (dirty.isEmpty() && state == State.HEALING) state = State.LIVE;
+                    // Paths in split-brain stay recorded; clients get EIO on them until resolved.
+                    if (dirty.snapshot(1, this::splitOrUnder).isEmpty() && state == State.HEALING) state = State.LIVE;
                 } finally {
                     primary.order().unlock();
                 }
@@ -402,7 +654,12 @@ public final class FileLink implements AutoCloseable {
             healTotal = estimate();
             for (DirtyIndex.Item it : items) {
                 if (state != State.HEALING) throw new IOException("link down during heal");
-                bytes += healOne(it);
+                healLock.lock();
+                try {
+                    bytes += healOne(it);
+                } finally {
+                    healLock.unlock();
+                }
                 any = true;
                 throttle(bytes, start);
             }
@@ -448,16 +705,11 @@ public final class FileLink implements AutoCloseable {
         }
         HealItem.Kind kind = HealApplier.kindOf(a.getMode());
         boolean entry = (it.flags() & DirtyIndex.ENTRY) != 0;
+        if (!entry && (it.flags() & DirtyIndex.CHECK) != 0) return checkOne(it, a, kind);
         boolean meta = entry || (it.flags() & DirtyIndex.META) != 0;
         List<CompletableFuture<FileAck>> acks = new ArrayList<>();
         if (entry) {
-            HealItem.Builder h = HealItem.newBuilder().setPath(p).setKind(kind).setAttr(a).setRecreate(true).setMeta(true);
-            fill(h, store, p, kind);
-            if (kind == HealItem.Kind.DIR) {
-                h.setListComplete(true);
-                for (DirEntry e : store.readdir(p)) h.addNames(e.getName());
-            }
-            HealItem built = h.build();
+            HealItem built = keepSplit(HealSource.entry(store, p, a, kind));
             sent += built.getSerializedSize();
             FileAck ack = await(sendHeal(built));
             if (!handled(ack, it, p)) return sent;
@@ -476,7 +728,7 @@ public final class FileLink implements AutoCloseable {
                 long end = Math.min(r[1], a.getSize());
                 for (long off = r[0]; off < end; off += CHUNK) {
                     int len = (int) Math.min(CHUNK, end - off);
-                    HealItem chunk = chunk(store, p, off, len);
+                    HealItem chunk = HealSource.chunk(store, p, off, len);
                     if (chunk == null) break; // shorter now: a later heal of this path follows
                     sent += chunk.getSerializedSize();
                     healDone += len;
@@ -493,14 +745,47 @@ public final class FileLink implements AutoCloseable {
             }
         }
         if (data || (!entry && meta)) {
-            HealItem.Builder h = HealItem.newBuilder().setPath(p).setKind(kind).setAttr(a)
-                    .setSetSize(kind == HealItem.Kind.FILE).setMeta(meta);
-            if (meta) fill(h, store, p, kind);
-            HealItem built = h.build();
+            HealItem built = HealSource.tail(store, p, a, kind, meta);
             sent += built.getSerializedSize();
             acks.add(sendHeal(built));
         }
         for (CompletableFuture<FileAck> f : acks) if (!handled(await(f), it, p)) return sent;
+        dirty.clearIf(p, it.version());
+        return sent;
+    }
+
+    /**
+     * A full heal's comparison of one path: a directory's names are listed on both sides (what
+     * the peer lacks is sent whole, what it has is compared in turn), a file whose size or mtime
+     * differs is sent whole, and metadata is set as here.
+     */
+    private long checkOne(DirtyIndex.Item it, Attr a, HealItem.Kind kind) throws Exception {
+        FileStore store = primary.replica().store();
+        String p = it.path();
+        long sent = 0;
+        if (kind == HealItem.Kind.DIR) {
+            HealItem h = keepSplit(HealSource.entry(store, p, a, kind).toBuilder().setRecreate(false).build());
+            sent += h.getSerializedSize();
+            FileAck ack = await(sendHeal(h));
+            if (!handled(ack, it, p)) return sent;
+            List<String> missing = ack.getMissingList();
+            for (String n : h.getNamesList()) {
+                String child = p.isEmpty() ? n : p + "/" + n;
+                if (missing.contains(n)) dirty.mark(child, DirtyIndex.ENTRY | DirtyIndex.FULL, List.of());
+                else dirty.mark(child, DirtyIndex.CHECK, List.of());
+            }
+        } else if (kind == HealItem.Kind.FILE) {
+            HealItem v = HealItem.newBuilder().setPath(p).setKind(kind).setAttr(a).setVerify(true).build();
+            sent += v.getSerializedSize();
+            if (!handled(await(sendHeal(v)), it, p)) return sent;
+            HealItem t = HealSource.tail(store, p, a, kind, true).toBuilder().setSetSize(false).build();
+            sent += t.getSerializedSize();
+            if (!handled(await(sendHeal(t)), it, p)) return sent;
+        } else {
+            HealItem e = HealSource.entry(store, p, a, kind);
+            sent += e.getSerializedSize();
+            if (!handled(await(sendHeal(e)), it, p)) return sent;
+        }
         dirty.clearIf(p, it.version());
         return sent;
     }
@@ -517,35 +802,6 @@ public final class FileLink implements AutoCloseable {
         }
         if (ack.getErrno() != 0) throw new IOException("heal of /" + p + " on " + peer.brick() + ": " + ack.getError());
         return true;
-    }
-
-    private static void fill(HealItem.Builder h, FileStore store, String p, HealItem.Kind kind) throws FsError {
-        if (kind == HealItem.Kind.SYMLINK) {
-            h.setTarget(store.readlink(p));
-            return;
-        }
-        for (String n : store.listxattr(p)) h.putXattrs(n, ByteString.copyFrom(store.getxattr(p, n)));
-    }
-
-    private static HealItem chunk(FileStore store, String p, long off, int len) throws FsError {
-        ByteString data = store.read(p, off, len);
-        if (data.isEmpty()) return null;
-        int n = data.size();
-        HealItem.Builder h = HealItem.newBuilder().setPath(p).setKind(HealItem.Kind.FILE).setOffset(off).setRawLength(n);
-        byte[] raw = data.toByteArray();
-        boolean zero = true;
-        for (byte b : raw) {
-            if (b != 0) {
-                zero = false;
-                break;
-            }
-        }
-        if (zero) return h.setZero(true).build();
-        byte[] out = new byte[LZ4.maxCompressedLength(n)];
-        int c = LZ4.compress(raw, 0, n, out, 0, out.length);
-        if (c < n) h.setData(ByteString.copyFrom(out, 0, c));
-        else h.setData(data);
-        return h.build();
     }
 
     private CompletableFuture<FileAck> sendHeal(HealItem h) {

@@ -3,6 +3,7 @@ package io.braid.files;
 import io.braid.proto.file.FileReply;
 import io.braid.proto.file.FileRequest;
 import io.braid.proto.filerep.DirtyEntry;
+import io.braid.proto.filerep.FetchRequest;
 import io.braid.proto.filerep.FileAck;
 import io.braid.proto.filerep.FileHello;
 import io.braid.proto.filerep.FileHelloReply;
@@ -150,6 +151,7 @@ public final class FileReplica implements AutoCloseable {
                 if (e == null && Boolean.TRUE.equals(ok) && still) {
                     try {
                         if (!synced()) markSynced(); // promoted in sync, or the first primary of a new volume
+                        meta.put("file/led-epoch", Long.toString(now.epoch()).getBytes(StandardCharsets.UTF_8));
                         FilePrimary p = new FilePrimary(this, now);
                         p.start();
                         primary = p;
@@ -206,7 +208,8 @@ public final class FileReplica implements AutoCloseable {
             throw Status.FAILED_PRECONDITION.withDescription(self + " is the primary at epoch " + v.epoch())
                     .asRuntimeException();
         }
-        FileHelloReply.Builder r = FileHelloReply.newBuilder().setSynced(synced()).setLastEpoch(lastEpoch());
+        FileHelloReply.Builder r = FileHelloReply.newBuilder().setSynced(synced()).setLastEpoch(lastEpoch())
+                .setLedEpoch(ledEpoch());
         r.addAllRecent(recent.before(Long.MAX_VALUE));
         try {
             if (DirtyIndex.peersIn(meta).contains(req.getPrimaryBrick())) {
@@ -216,6 +219,45 @@ public final class FileReplica implements AutoCloseable {
             throw Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException();
         }
         return r.build();
+    }
+
+    /** The last epoch at which this brick served as primary, or 0. */
+    long ledEpoch() {
+        try {
+            String s = meta.getString("file/led-epoch");
+            return s == null ? 0 : Long.parseLong(s);
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * The primary pulls a path from this brick: the heal items for the parts asked, from this
+     * brick's copy. Only a brick of the same volume is asked, and names are resolved beneath the
+     * brick as for every operation.
+     */
+    public void fetch(FetchRequest req, HealSource.Sink out) throws Exception {
+        if (!req.getVolumeId().equals(view.volumeId())) {
+            throw Status.FAILED_PRECONDITION.withDescription("volume id mismatch").asRuntimeException();
+        }
+        String path = FileOps.normalize(req.getPath());
+        if (req.getAttrOnly()) {
+            out.accept(HealSource.describe(store, path));
+            return;
+        }
+        List<long[]> ranges = null;
+        if (req.getRangesCount() > 0) {
+            ranges = new java.util.ArrayList<>();
+            for (int i = 0; i + 1 < req.getRangesCount(); i += 2) ranges.add(new long[] {req.getRanges(i), req.getRanges(i + 1)});
+        }
+        HealSource.items(store, path, req.getFlags(), ranges, !arbiter(), out);
+    }
+
+    /** The primary has what this brick recorded for it at these paths (and under them). */
+    public void forget(String primaryBrick, List<String> paths) throws IOException {
+        if (!DirtyIndex.peersIn(meta).contains(primaryBrick)) return;
+        DirtyIndex d = new DirtyIndex(meta, primaryBrick);
+        for (String p : paths) d.forgetUnder(FileOps.normalize(p));
     }
 
     /** The primary whose stream this brick followed last, or "". */

@@ -7,14 +7,102 @@ import io.braid.proto.filerep.FileOp;
 import io.braid.proto.filerep.FileReplicationGrpc;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.braid.proto.filerep.FetchRequest;
+import io.braid.proto.filerep.ForgetReply;
+import io.braid.proto.filerep.ForgetRequest;
+import io.braid.proto.filerep.HealItem;
+import io.braid.proto.filerep.ResolveReply;
+import io.braid.proto.filerep.ResolveRequest;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /** The secondary side between daemons: handshakes and replication streams into local file bricks. */
 public final class FileReplicationService extends FileReplicationGrpc.FileReplicationImplBase {
     private final FileRegistry registry;
+    // Pulls, forgets and resolutions read and write bricks: off the transport threads.
+    private final ExecutorService work = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "file-heal-rpc");
+        t.setDaemon(true);
+        return t;
+    });
 
     public FileReplicationService(FileRegistry registry) {
         this.registry = registry;
+    }
+
+    @Override
+    public void fetch(FetchRequest req, StreamObserver<HealItem> out) {
+        ServerCallStreamObserver<HealItem> call = (ServerCallStreamObserver<HealItem>) out;
+        work.execute(() -> {
+            try {
+                FileReplica r = replica(req.getTargetBrick());
+                r.fetch(req, item -> {
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    while (!call.isReady()) {
+                        if (call.isCancelled() || System.nanoTime() > deadline) throw new java.io.IOException("puller gone");
+                        Thread.sleep(1);
+                    }
+                    call.onNext(item);
+                });
+                call.onCompleted();
+            } catch (StatusRuntimeException e) {
+                fail(call, e);
+            } catch (FsError e) {
+                fail(call, Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+            } catch (Exception e) {
+                fail(call, Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+            }
+        });
+    }
+
+    @Override
+    public void forget(ForgetRequest req, StreamObserver<ForgetReply> out) {
+        work.execute(() -> {
+            try {
+                FileReplica r = replica(req.getTargetBrick());
+                if (!req.getVolumeId().equals(r.view().volumeId())) {
+                    throw Status.FAILED_PRECONDITION.withDescription("volume id mismatch").asRuntimeException();
+                }
+                r.forget(req.getPrimaryBrick(), req.getPathsList());
+                out.onNext(ForgetReply.getDefaultInstance());
+                out.onCompleted();
+            } catch (StatusRuntimeException e) {
+                fail(out, e);
+            } catch (Exception e) {
+                fail(out, Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+            }
+        });
+    }
+
+    @Override
+    public void resolve(ResolveRequest req, StreamObserver<ResolveReply> out) {
+        work.execute(() -> {
+            try {
+                FileReplica r = registry.replica(req.getVolume(), req.getSet());
+                FilePrimary p = r == null ? null : r.primary();
+                if (p == null) {
+                    throw Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume() + " set "
+                            + req.getSet() + " here").asRuntimeException();
+                }
+                out.onNext(SplitBrains.resolve(p, req));
+                out.onCompleted();
+            } catch (StatusRuntimeException e) {
+                fail(out, e);
+            } catch (Exception e) {
+                fail(out, Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+            }
+        });
+    }
+
+    private static void fail(StreamObserver<?> out, StatusRuntimeException e) {
+        try {
+            out.onError(e);
+        } catch (RuntimeException ignored) {
+            // the caller went away
+        }
     }
 
     private FileReplica replica(String brick) {

@@ -60,6 +60,12 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                 reply(out, r.read(req));
                 return;
             }
+            String split = splitBrain(p, req);
+            if (split != null) {
+                reply(out, FileOps.error(Errno.EIO, "/" + split + " is in split-brain: see 'volume heal "
+                        + req.getVolume() + " info split-brain'"));
+                return;
+            }
             if (req.getOpCase() == FileRequest.OpCase.LOCK) {
                 p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
             } else if (FileOps.isMutation(req)) {
@@ -72,6 +78,29 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         } catch (RuntimeException e) {
             reply(out, FileOps.error(Errno.EIO, "internal error: " + e));
         }
+    }
+
+    /**
+     * The path of req that is in split-brain, or null. Looking a name up, its attributes and a
+     * directory's listing still work (as in GlusterFS); opening, reading and changing it fail.
+     */
+    private static String splitBrain(FilePrimary p, FileRequest req) {
+        switch (req.getOpCase()) {
+            case GETATTR, READDIR, STATFS, LOCK -> {
+                return null;
+            }
+            default -> { }
+        }
+        for (FileLink l : p.links()) {
+            String a = FileOps.normalize(FileOps.pathOf(req));
+            if (l.inSplitBrain(a)) return a;
+            if (req.getOpCase() == FileRequest.OpCase.RENAME || req.getOpCase() == FileRequest.OpCase.LINK) {
+                String b = FileOps.normalize(req.getOpCase() == FileRequest.OpCase.RENAME ? req.getRename().getTo()
+                        : req.getLink().getTo());
+                if (l.inSplitBrain(b)) return b;
+            }
+        }
+        return null;
     }
 
     private static void finish(StreamObserver<FileReply> out, FileReply rep, Throwable e) {

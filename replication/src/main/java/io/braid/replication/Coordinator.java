@@ -8,6 +8,14 @@ public interface Coordinator {
     /** A channel to the daemon at address (HOST:PORT), shared and kept open. */
     Channel channel(String address);
 
+    /**
+     * A channel to the daemon at address whose transport threads are not the data plane's: for
+     * calls made while holding a lock that data-plane callbacks take (a pull under the order lock).
+     */
+    default Channel controlChannel(String address) {
+        return channel(address);
+    }
+
     /** Whether the daemon of a pool member answers its heartbeats now. */
     boolean reachable(String nodeUuid);
 

@@ -14,7 +14,12 @@ public record SetView(String volume, String volumeId, int set, long size, long e
     public record Member(String brick, String nodeUuid, String address, boolean arbiter) {}
 
     public record Options(int pingTimeoutSeconds, char protocol, String quorumType, int quorumCount,
-                          long rateLimitBytesPerSecond) {}
+                          long rateLimitBytesPerSecond, boolean selfHeal) {
+        public Options(int pingTimeoutSeconds, char protocol, String quorumType, int quorumCount,
+                       long rateLimitBytesPerSecond) {
+            this(pingTimeoutSeconds, protocol, quorumType, quorumCount, rateLimitBytesPerSecond, true);
+        }
+    }
 
     public Member primaryMember() {
         return members.get(primary);

@@ -16,6 +16,7 @@ import io.braid.proto.file.SetLayout;
 import io.braid.proto.peer.BrickState;
 import io.braid.proto.peer.LastResyncRecord;
 import io.braid.proto.peer.PeerSync;
+import io.braid.proto.peer.SplitPath;
 import io.braid.replication.SetView;
 import io.braid.volume.Brick;
 import io.braid.volume.BrickManager;
@@ -34,6 +35,8 @@ import java.util.function.Consumer;
  * replica sets themselves (views, failover) are {@link ReplicaSets}'.
  */
 public final class FileVolumes implements FileRegistry, BrickManager.Replicas {
+    /** At most this many paths per brick in heal info. */
+    private static final int MAX_PATHS = 1000;
     private final ReplicaSets sets;
     private final PoolGroup pool;
     private final Map<String, FileReplica> replicas = new ConcurrentHashMap<>(); // by brick name
@@ -87,10 +90,17 @@ public final class FileVolumes implements FileRegistry, BrickManager.Replicas {
             FilePrimary p = r.primary();
             if (p == null) continue;
             for (FileLink l : p.links()) {
-                s.addPeers(PeerSync.newBuilder().setBrick(l.brick()).setConnected(l.connected())
+                PeerSync.Builder ps = PeerSync.newBuilder().setBrick(l.brick()).setConnected(l.connected())
                         .setOutOfSyncBytes(l.dirty().dataBytes()).setEntries(l.dirty().size())
                         .setResyncing(l.healing()).setResyncTotalBytes(l.healTotal())
-                        .setResyncBytesPerSecond(l.healBytesPerSecond()));
+                        .setResyncBytesPerSecond(l.healBytesPerSecond());
+                List<String> paths = l.dirty().paths();
+                for (String d : paths.subList(0, Math.min(paths.size(), MAX_PATHS))) ps.addPaths("/" + d);
+                l.splitBrain().forEach((path, kind) -> ps.addSplit(SplitPath.newBuilder().setPath(path).setKind(kind)));
+                ps.setSplitBrain(ps.getSplitCount() > 0);
+                List<String> pulls = l.pendingPulls();
+                ps.addAllPulls(pulls.subList(0, Math.min(pulls.size(), MAX_PATHS)));
+                s.addPeers(ps);
             }
         }
     }

@@ -35,7 +35,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** heal, verify and resize for block volumes. */
+/** heal, verify and resize for block volumes (file volumes heal through {@link FileHeal}). */
 public final class BlockCommands {
     private static final long VERIFY_CHUNK = 64L << 20;
 
@@ -71,6 +71,7 @@ public final class BlockCommands {
         VolumeRecord v = started(req.getName());
         PoolState s = pool.state();
         boolean block = v.getType() == VolumeType.BLOCK;
+        if (!block) return new FileHeal(clients, volumes).heal(s, v, req);
         switch (req.getAction()) {
             case "", "full" -> {
                 return HealReply.newBuilder().setVolume(v.getName()).setMessage("Launching heal operation to perform "
@@ -80,10 +81,6 @@ public final class BlockCommands {
                         .build();
             }
             case "split-brain" -> {
-                if (!block) {
-                    throw BraidException.conflict("volume %s: split-brain resolution of file volumes is not available yet",
-                            v.getName());
-                }
                 return resolve(v, req);
             }
             case "info", "info-summary", "info-split-brain" -> {

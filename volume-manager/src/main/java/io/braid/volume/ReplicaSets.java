@@ -101,7 +101,8 @@ public final class ReplicaSets implements Coordinator, AutoCloseable {
                 protocol.toUpperCase().charAt(0),
                 VolumeOptions.effective(v, VolumeOptions.QUORUM_TYPE),
                 count.matches("\\d+") ? Integer.parseInt(count) : 0,
-                io.braid.util.Sizes.parse(VolumeOptions.effective(v, VolumeOptions.HEAL_RATE_LIMIT)));
+                io.braid.util.Sizes.parse(VolumeOptions.effective(v, VolumeOptions.HEAL_RATE_LIMIT)),
+                !"off".equals(VolumeOptions.effective(v, VolumeOptions.SELF_HEAL_DAEMON)));
         return new SetView(v.getName(), v.getId(), set, v.getSize(), rs.getEpoch(), rs.getPrimary(), members,
                 Set.copyOf(rs.getOutOfSyncList()), Set.copyOf(rs.getDiscardList()), o);
     }
@@ -128,6 +129,11 @@ public final class ReplicaSets implements Coordinator, AutoCloseable {
     @Override
     public Channel channel(String address) {
         return clients.dataChannel(address);
+    }
+
+    @Override
+    public Channel controlChannel(String address) {
+        return clients.channel(address);
     }
 
     @Override
