@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PrimaryEngine implements BlockExport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PrimaryEngine.class);
+    /** How long past the ping timeout a failed out-of-sync record is tried again before EIO. */
+    static final int RECORD_RETRY_SECONDS = 10;
 
     /** Orders mutations: the local write and the send on every link happen under it. */
     final Object order = new Object();
@@ -46,6 +48,9 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
     private volatile long leaseStartNanos;
     private volatile boolean renewing;
     private volatile long lastReadNanos;
+    /** When this engine started: its links are still connecting for a moment after that. */
+    private volatile long startedNanos;
+    private volatile boolean heldForQuorum;
 
     PrimaryEngine(String self, BlockImage image, ReplicaMeta meta, Coordinator coordinator, SetView view,
                   long confirmedAtNanos) {
@@ -74,6 +79,7 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             for (long e : extents) meta.bitmap(m.brick()).mark(e * ActivityLog.EXTENT, ActivityLog.EXTENT);
         }
         meta.saveBitmaps();
+        startedNanos = System.nanoTime();
         for (PeerLink l : links.values()) l.start();
         timer.scheduleWithFixedDelay(this::tick, 250, 250, TimeUnit.MILLISECONDS);
         timer.scheduleWithFixedDelay(this::saveQuietly, 1, 1, TimeUnit.SECONDS);
@@ -236,7 +242,20 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         try {
             checkOpen();
             checkRange(offset, length);
-            checkQuorum();
+            if (!view.quorumMet(upBricks())) {
+                if (System.nanoTime() - startedNanos < TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds())) {
+                    // Just promoted: the links to the other bricks are still connecting. Hold the
+                    // write (for up to a ping timeout) instead of failing it; then try again.
+                    if (!heldForQuorum) {
+                        heldForQuorum = true;
+                        LOG.info("{}: {} holds writes at epoch {} until its links connect (quorum not met yet)",
+                                view.volume(), self, view.epoch());
+                    }
+                    return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS))
+                            .thenCompose(v -> mutate(offset, length, fua, m));
+                }
+                throw new NbdError(NbdError.EIO, "quorum not met for " + view.volume() + ": too few replicas connected");
+            }
             List<CompletableFuture<Void>> unrecorded = new ArrayList<>();
             for (PeerLink l : links.values()) {
                 if (!l.live() && !recorded(l)) unrecorded.add(ensureOutOfSync(l));
@@ -288,8 +307,11 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         }
     }
 
+    /** A closed engine was deposed (or is stopping): NOT_PRIMARY, so a forwarder asks the new primary. */
     private void checkOpen() {
-        if (closed) throw new NbdError(NbdError.EIO, "this server is no longer the primary of " + view.volume());
+        if (closed) {
+            throw new NbdError(ReplicationService.NOT_PRIMARY, "this server is no longer the primary of " + view.volume());
+        }
     }
 
     private void checkRange(long offset, long length) {
@@ -310,12 +332,6 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
         return up;
     }
 
-    private void checkQuorum() {
-        if (!view.quorumMet(upBricks())) {
-            throw new NbdError(NbdError.EIO, "quorum not met for " + view.volume() + ": too few replicas connected");
-        }
-    }
-
     // ---- link bookkeeping ----
 
     /** Completes once the configuration store records the link's brick out of sync. */
@@ -324,21 +340,39 @@ public final class PrimaryEngine implements BlockExport, AutoCloseable {
             if (view.outOfSync().contains(link.index)) return CompletableFuture.completedFuture(null);
             CompletableFuture<Void> f = outOfSyncCalls.get(link.index);
             if (f != null && !f.isCompletedExceptionally()) return f;
-            boolean availabilityFirst = "none".equals(view.options().quorumType());
-            f = coordinator.markSync(view.volume(), view.set(), view.epoch(), link.index, false).handle((v, e) -> {
-                if (e == null) return null;
-                Throwable cause = ReplicationService.cause(e);
-                if (cause instanceof StaleEpochException) {
-                    // Another brick is primary now: this one must not acknowledge anything more.
-                    throw new NbdError(NbdError.EIO, "no longer the primary of " + view.volume() + ": " + cause.getMessage());
-                }
-                if (availabilityFirst) return null;
-                throw new NbdError(NbdError.EIO, "cannot record that " + link.peer.brick()
-                        + " is out of sync (" + PeerLink.rootMessage(e) + "): refusing to acknowledge writes");
-            });
+            f = recordOutOfSync(link, System.nanoTime());
             outOfSyncCalls.put(link.index, f);
             return f;
         }
+    }
+
+    /**
+     * Records the link's brick out of sync. A newer epoch means this brick was deposed: the
+     * writes waiting here fail with NOT_PRIMARY (never acknowledged here), so that a forwarding
+     * server sends them to the new primary. Any other failure, such as the store having no leader
+     * for a moment because the lost server led it, is tried again while this primary still has
+     * quorum, for up to the ping timeout plus {@link #RECORD_RETRY_SECONDS}; only then is it EIO.
+     */
+    private CompletableFuture<Void> recordOutOfSync(PeerLink link, long startedAt) {
+        return coordinator.markSync(view.volume(), view.set(), view.epoch(), link.index, false).handle((v, e) -> {
+            if (e == null) return CompletableFuture.<Void>completedFuture(null);
+            Throwable cause = ReplicationService.cause(e);
+            if (cause instanceof StaleEpochException || closed) {
+                // Another brick is primary now: this one must not acknowledge anything more.
+                return CompletableFuture.<Void>failedFuture(new NbdError(ReplicationService.NOT_PRIMARY,
+                        "no longer the primary of " + view.volume() + ": " + cause.getMessage()));
+            }
+            if ("none".equals(view.options().quorumType())) return CompletableFuture.<Void>completedFuture(null);
+            long budget = TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds() + RECORD_RETRY_SECONDS);
+            if (System.nanoTime() - startedAt < budget && view.quorumMet(upBricks())) {
+                LOG.info("{}: recording {} out of sync at epoch {} failed, trying again: {}", view.volume(),
+                        link.peer.brick(), view.epoch(), PeerLink.rootMessage(e));
+                return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(250, TimeUnit.MILLISECONDS))
+                        .thenCompose(x -> recordOutOfSync(link, startedAt));
+            }
+            return CompletableFuture.<Void>failedFuture(new NbdError(NbdError.EIO, "cannot record that "
+                    + link.peer.brick() + " is out of sync (" + PeerLink.rootMessage(e) + "): refusing to acknowledge writes"));
+        }).thenCompose(f -> f);
     }
 
     void markInSync(PeerLink link) {

@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,48 +86,52 @@ public final class RoutedExport implements BlockExport {
 
     @Override
     public CompletableFuture<ByteBuffer> read(long offset, int length) {
-        PrimaryEngine p = local.get();
-        if (p != null) {
-            // A local primary whose lease is not confirmed answers NOT_PRIMARY: wait for it (or for
-            // the new primary) like any forwarded request.
-            return p.read(offset, length).exceptionallyCompose(e -> ReplicationService.notPrimary(e)
-                    ? call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
-                            .thenApply(r -> r.getData().asReadOnlyByteBuffer())
-                    : CompletableFuture.failedFuture(ReplicationService.cause(e)));
-        }
-        return call(IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length))
-                .thenApply(r -> r.getData().asReadOnlyByteBuffer());
+        return route(p -> p.read(offset, length),
+                () -> IoRequest.newBuilder().setKind(IoKind.READ).setOffset(offset).setLength(length),
+                r -> r.getData().asReadOnlyByteBuffer());
     }
 
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer data, boolean fua) {
-        PrimaryEngine p = local.get();
-        if (p != null) return p.write(offset, data, fua);
-        return call(IoRequest.newBuilder().setKind(IoKind.WRITE).setOffset(offset).setLength(data.remaining())
-                .setData(ByteString.copyFrom(data.duplicate())).setFua(fua)).thenApply(r -> null);
+        return route(p -> p.write(offset, data.duplicate(), fua),
+                () -> IoRequest.newBuilder().setKind(IoKind.WRITE).setOffset(offset).setLength(data.remaining())
+                        .setData(ByteString.copyFrom(data.duplicate())).setFua(fua),
+                r -> null);
     }
 
     @Override
     public CompletableFuture<Void> flush() {
-        PrimaryEngine p = local.get();
-        if (p != null) return p.flush();
-        return call(IoRequest.newBuilder().setKind(IoKind.FLUSH)).thenApply(r -> null);
+        return route(PrimaryEngine::flush, () -> IoRequest.newBuilder().setKind(IoKind.FLUSH), r -> null);
     }
 
     @Override
     public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
-        PrimaryEngine p = local.get();
-        if (p != null) return p.trim(offset, length, fua);
-        return call(IoRequest.newBuilder().setKind(IoKind.TRIM).setOffset(offset).setLength(length).setFua(fua))
-                .thenApply(r -> null);
+        return route(p -> p.trim(offset, length, fua),
+                () -> IoRequest.newBuilder().setKind(IoKind.TRIM).setOffset(offset).setLength(length).setFua(fua),
+                r -> null);
     }
 
     @Override
     public CompletableFuture<Void> writeZeroes(long offset, long length, boolean fua, boolean noHole) {
+        return route(p -> p.writeZeroes(offset, length, fua, noHole),
+                () -> IoRequest.newBuilder().setKind(IoKind.WRITE_ZEROES).setOffset(offset).setLength(length)
+                        .setFua(fua).setNoHole(noHole),
+                r -> null);
+    }
+
+    /**
+     * Runs a request on the local primary when this server holds it, else forwards it. A local
+     * primary that answers NOT_PRIMARY (its lease not confirmed yet, or deposed a moment ago) is
+     * waited for like a forwarded request: it acknowledged nothing, so the request goes to
+     * whichever brick is primary next.
+     */
+    private <T> CompletableFuture<T> route(Function<PrimaryEngine, CompletableFuture<T>> here,
+                                           Supplier<IoRequest.Builder> request, Function<IoReply, T> result) {
         PrimaryEngine p = local.get();
-        if (p != null) return p.writeZeroes(offset, length, fua, noHole);
-        return call(IoRequest.newBuilder().setKind(IoKind.WRITE_ZEROES).setOffset(offset).setLength(length)
-                .setFua(fua).setNoHole(noHole)).thenApply(r -> null);
+        if (p == null) return call(request.get()).thenApply(result);
+        return here.apply(p).exceptionallyCompose(e -> ReplicationService.notPrimary(e)
+                ? call(request.get()).thenApply(result)
+                : CompletableFuture.failedFuture(ReplicationService.cause(e)));
     }
 
     private CompletableFuture<IoReply> call(IoRequest.Builder b) {
@@ -266,7 +271,9 @@ public final class RoutedExport implements BlockExport {
                 }
             }
             LOG.debug("{}: forwarding stream to {} ended: {}", volume, address, why);
-            for (Call c : inflight.values()) retryLater(c, why);
+            // Only what went down this stream: a call already sent again elsewhere must not be
+            // sent twice more (a late copy of a write could land after a newer write).
+            for (Call c : inflight.values()) if (address.equals(c.sentTo)) retryLater(c, why);
         }
     }
 }

@@ -46,6 +46,11 @@ class ReplicationEngineTest {
     private final List<KeyValueStore> stores = new CopyOnWriteArrayList<>();
     private final String suffix = Long.toString(System.nanoTime());
     private char protocol = 'C';
+    private int replicas = 2;
+    private String quorumType = "none";
+    /** markSync(out) answers: stale epoch (a deposed primary), or fails this many more times first. */
+    private volatile boolean staleEpoch;
+    private final java.util.concurrent.atomic.AtomicInteger markFailures = new java.util.concurrent.atomic.AtomicInteger();
 
     private final Coordinator coordinator = new Coordinator() {
         @Override
@@ -65,17 +70,22 @@ class ReplicationEngineTest {
 
         @Override
         public CompletableFuture<Void> markSync(String volume, int set, long epoch, int brick, boolean inSync) {
+            if (staleEpoch) return CompletableFuture.failedFuture(new StaleEpochException("stale epoch " + epoch));
+            if (markFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                return CompletableFuture.failedFuture(new IllegalStateException("no leader in the configuration store"));
+            }
             marks.add(brick + (inSync ? " in" : " out"));
             return CompletableFuture.completedFuture(null);
         }
     };
 
     private SetView view() {
-        List<SetView.Member> members = List.of(
-                new SetView.Member("h1:/b", "u1", "n1-" + suffix, false),
-                new SetView.Member("h2:/b", "u2", "n2-" + suffix, false));
+        List<SetView.Member> members = new java.util.ArrayList<>();
+        for (int i = 1; i <= replicas; i++) {
+            members.add(new SetView.Member("h" + i + ":/b", "u" + i, "n" + i + "-" + suffix, false));
+        }
         return new SetView("vm", "id-1", 0, SIZE, 1, 0, members, Set.of(), Set.of(),
-                new SetView.Options(1, protocol, "none", 0, 0));
+                new SetView.Options(1, protocol, quorumType, 0, 0));
     }
 
     private ReplicaNode open(String brick, String uuid, String address) throws Exception {
@@ -184,6 +194,71 @@ class ReplicationEngineTest {
                 return false;
             }
         });
+    }
+
+    /** The errno a failed request completed with (0 if it succeeded). */
+    private static int errno(CompletableFuture<?> f) throws Exception {
+        try {
+            f.get(20, TimeUnit.SECONDS);
+            return 0;
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable t = ReplicationService.cause(e.getCause());
+            if (t instanceof io.braid.nbd.NbdError n) return n.errno();
+            throw e;
+        }
+    }
+
+    @Test
+    void aJustPromotedPrimaryHoldsWritesUntilItsLinksConnectInsteadOfFailingThem() throws Exception {
+        // Replica 3, quorum auto: the new primary's links need a moment to connect after it starts
+        // (the failover of a killed primary). A write arriving then must wait, not get EIO.
+        replicas = 3;
+        quorumType = "auto";
+        open("h2:/b", "u2", "n2-" + suffix);
+        open("h3:/b", "u3", "n3-" + suffix);
+        up.put("u2", false);
+        up.put("u3", false);
+        ReplicaNode p = open("h1:/b", "u1", "n1-" + suffix);
+        PrimaryEngine engine = p.primary();
+        assertNotNull(engine);
+        CompletableFuture<Void> w = engine.write(4096, random(4096, 7), false);
+        Thread.sleep(300);
+        up.put("u2", true);
+        assertEquals(0, errno(w));
+        assertArrayEquals(random(4096, 7).array(), read(dir.resolve("u1/block.img"), 4096, 4096));
+    }
+
+    @Test
+    void quorumThatStaysLostStillFailsWritesWithEio() throws Exception {
+        replicas = 3;
+        quorumType = "auto";
+        ReplicaNode p = open("h1:/b", "u1", "n1-" + suffix); // the other two never answer
+        long t = System.nanoTime();
+        assertEquals(io.braid.nbd.NbdError.EIO, errno(p.primary().write(0, random(4096, 1), false)));
+        assertTrue(System.nanoTime() - t < TimeUnit.SECONDS.toNanos(5), "held past the ping timeout");
+        // past the start-up grace, at once
+        assertEquals(io.braid.nbd.NbdError.EIO, errno(p.primary().write(0, random(4096, 1), false)));
+    }
+
+    @Test
+    void aStoreWithoutALeaderForAMomentDelaysTheWriteInsteadOfFailingIt() throws Exception {
+        quorumType = "auto"; // replica 2 with the first brick: quorum met alone, the peer must be recorded
+        markFailures.set(3);
+        ReplicaNode p = open("h1:/b", "u1", "n1-" + suffix); // h2 never answers
+        assertEquals(0, errno(p.primary().write(0, random(4096, 1), false)));
+        assertTrue(marks.contains("1 out"), marks.toString());
+    }
+
+    @Test
+    void aDeposedPrimaryAnswersNotPrimarySoTheWriteGoesToTheNewOne() throws Exception {
+        quorumType = "auto";
+        staleEpoch = true; // another brick was promoted: recording the dropped peer is refused
+        ReplicaNode p = open("h1:/b", "u1", "n1-" + suffix);
+        PrimaryEngine engine = p.primary();
+        assertEquals(ReplicationService.NOT_PRIMARY, errno(engine.write(0, random(4096, 1), false)));
+        engine.demote();
+        assertEquals(ReplicationService.NOT_PRIMARY, errno(engine.write(0, random(4096, 1), false)));
+        assertEquals(ReplicationService.NOT_PRIMARY, errno(engine.flush()));
     }
 
     private static byte[] read(Path f, long off, int len) throws Exception {
