@@ -105,8 +105,11 @@ final class FileOps {
             switch (r.getOpCase()) {
                 case CREATE -> {
                     var c = r.getCreate();
+                    // open(O_CREAT) of a file that exists changes nothing: no entry for the dirty
+                    // index (a later write marks the data), so a rewrite is a data change, as in GlusterFS
+                    boolean existed = !c.getExclusive() && attrOrNull(s, c.getPath()) != null;
                     b.setAttr(s.create(c.getPath(), c.getMode(), c.getExclusive(), c.getUid(), c.getGid()));
-                    entry(changes, times, c.getPath());
+                    if (!existed) entry(changes, times, c.getPath());
                 }
                 case MKNOD -> {
                     var c = r.getMknod();

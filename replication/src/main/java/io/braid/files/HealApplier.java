@@ -45,6 +45,9 @@ final class HealApplier {
     void apply(HealItem h, FileAck.Builder ack) throws FsError {
         String path = h.getPath();
         Attr here = FileOps.attrOrNull(store, path);
+        // Absent, or about to be replaced: an fd cached for the name may be of an inode that was
+        // removed behind the store's back (a brick repaired by hand, then a full heal).
+        if (here == null || h.getRecreate() || h.getVerify()) store.invalidate(path);
         if (h.getKind() == HealItem.Kind.ABSENT) {
             if (here != null) removeTree(path, here);
             return;
