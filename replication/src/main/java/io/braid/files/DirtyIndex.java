@@ -238,14 +238,24 @@ public final class DirtyIndex {
         for (Item it : items.values()) {
             if (out.size() >= max) break;
             if (skip.test(it.path)) continue;
-            Item copy = new Item(it.path);
-            copy.flags = it.flags;
-            copy.ranges.putAll(it.ranges);
-            copy.wholeData = it.wholeData;
-            copy.version = it.version;
-            out.add(copy);
+            out.add(copy(it));
         }
         return out;
+    }
+
+    /** A copy of path's entry as it is now (a heal of its parent may have marked it since a snapshot), or null. */
+    public synchronized Item current(String path) {
+        Item it = items.get(path);
+        return it == null ? null : copy(it);
+    }
+
+    private static Item copy(Item it) {
+        Item copy = new Item(it.path);
+        copy.flags = it.flags;
+        copy.ranges.putAll(it.ranges);
+        copy.wholeData = it.wholeData;
+        copy.version = it.version;
+        return copy;
     }
 
     public synchronized void clear() throws IOException {

@@ -481,9 +481,10 @@ public final class FileLink implements AutoCloseable {
                 for (int round = 0; round < 100_000; round++) {
                     List<DirtyIndex.Item> items = dirty.snapshot(256, q -> !DirtyIndex.under(q, path) || splitOrUnder(q));
                     if (items.isEmpty()) break;
-                    for (DirtyIndex.Item it : items) {
+                    for (DirtyIndex.Item snap : items) {
                         if (state == State.DOWN) throw new IOException(peer.brick() + " went away during the heal");
-                        healOne(it);
+                        DirtyIndex.Item it = dirty.current(snap.path());
+                        if (it != null) healOne(it);
                     }
                 }
             }
@@ -652,11 +653,14 @@ public final class FileLink implements AutoCloseable {
                 continue;
             }
             healTotal = estimate();
-            for (DirtyIndex.Item it : items) {
+            for (DirtyIndex.Item snap : items) {
                 if (state != State.HEALING) throw new IOException("link down during heal");
                 healLock.lock();
                 try {
-                    bytes += healOne(it);
+                    // as it is now: healing a directory marks its children again (else each would
+                    // be healed twice, the first time under a version that can no longer be cleared)
+                    DirtyIndex.Item it = dirty.current(snap.path());
+                    if (it != null) bytes += healOne(it);
                 } finally {
                     healLock.unlock();
                 }
