@@ -11,6 +11,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -21,8 +22,26 @@ import java.util.concurrent.ConcurrentHashMap;
  * looks the layout up again. Bad requests get an errno, never a crash.
  */
 public final class FileService extends FileIoGrpc.FileIoImplBase {
+    /**
+     * Where a mount keeps files that were unlinked (or renamed over) while it still had them open,
+     * at the root of every replica set: {@code .braid-unlinked/SET-CLIENT-N}. The mount removes
+     * each when its last handle closes; a server removes a client's when its session has been
+     * gone for {@link #ORPHAN_GRACE_SECONDS} (the client died).
+     */
+    public static final String UNLINKED_DIR = ".braid-unlinked";
+    static final int ORPHAN_GRACE_SECONDS = 10;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileService.class);
+
     private final FileRegistry registry;
     private final Set<ServerCallStreamObserver<SessionEvent>> sessions = ConcurrentHashMap.newKeySet();
+    private final Map<String, Integer> clients = new ConcurrentHashMap<>(); // open sessions per client
+    private final java.util.concurrent.ScheduledExecutorService sweeper =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "unlinked-sweeper");
+                t.setDaemon(true);
+                return t;
+            });
+    private final java.util.concurrent.atomic.AtomicLong sweepIds = new java.util.concurrent.atomic.AtomicLong();
 
     public FileService(FileRegistry registry) {
         this.registry = registry;
@@ -130,13 +149,52 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         ServerCallStreamObserver<SessionEvent> s = (ServerCallStreamObserver<SessionEvent>) out;
         String client = req.getClient();
         sessions.add(s);
+        clients.merge(client, 1, Integer::sum);
         s.setOnCancelHandler(() -> {
             sessions.remove(s);
+            clients.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
             for (FileReplica r : registry.replicas()) {
                 FilePrimary p = r.primary();
                 if (p != null) p.locks().release(client);
             }
+            try {
+                sweeper.schedule(() -> sweepUnlinked(client), ORPHAN_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException ignored) {
+                // stopping
+            }
         });
+    }
+
+    /**
+     * Removes the unlinked-but-open files a client left on the sets this server leads, unless the
+     * client has a session again (it only lost its connection for a while).
+     */
+    void sweepUnlinked(String client) {
+        if (clients.containsKey(client) || client.isEmpty() || client.contains("/")) return;
+        for (FileReplica r : registry.replicas()) {
+            FilePrimary p = r.primary();
+            if (p == null) continue;
+            String prefix = r.view().set() + "-" + client + "-";
+            java.util.List<io.braid.proto.file.DirEntry> entries;
+            try {
+                entries = r.store().readdir(UNLINKED_DIR);
+            } catch (FsError e) {
+                continue; // no such directory: nothing was left
+            }
+            for (io.braid.proto.file.DirEntry e : entries) {
+                if (!e.getName().startsWith(prefix)) continue;
+                FileRequest unlink = FileRequest.newBuilder().setVolume(r.volume()).setSet(r.view().set())
+                        .setClient("braidd-sweeper").setId(sweepIds.incrementAndGet())
+                        .setUnlink(io.braid.proto.file.Unlink.newBuilder().setPath(UNLINKED_DIR + "/" + e.getName()))
+                        .build();
+                p.mutate(unlink).whenComplete((rep, ex) -> {
+                    if (ex == null && rep.getErrno() == 0) {
+                        LOG.info("{}: removed {}/{}, left open by client {} that is gone", r.volume(), UNLINKED_DIR,
+                                e.getName(), client);
+                    }
+                });
+            }
+        }
     }
 
     /** Tells every open session that a volume's layout changed. */
