@@ -12,6 +12,10 @@ import io.grpc.netty.NettyChannelBuilder;
  * One gRPC channel per server address, made on first use and kept until the mount ends. A channel
  * to a server that was down is told to reconnect at once on its next use, so a restarted server
  * is reached without waiting out gRPC's reconnect backoff.
+ *
+ * <p>Replies are handled on the transport's thread ({@code directExecutor}): every callback only
+ * completes a future or wakes a waiting FUSE thread, so a reply reaches its caller without a
+ * hand-off through gRPC's executor.
  */
 final class ServerChannels implements AutoCloseable {
     /** Reads and writes of up to 128 KiB, readdir of large directories. */
@@ -29,6 +33,7 @@ final class ServerChannels implements AutoCloseable {
         }
         ManagedChannel ch = channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
                 .usePlaintext()
+                .directExecutor()
                 .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
                 .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .keepAliveWithoutCalls(false)

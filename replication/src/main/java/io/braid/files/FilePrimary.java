@@ -35,6 +35,18 @@ public final class FilePrimary implements AutoCloseable {
     private long seq;
     private final java.util.TreeSet<Long> outstanding = new java.util.TreeSet<>(); // guarded by order
     private volatile boolean closed;
+    /** Threads that run this brick's part of an fsync. */
+    private static final java.util.concurrent.ExecutorService SYNCS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "file-fsync");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Threads that wait for the quorum of a mutation that arrived without it. */
+    private static final java.util.concurrent.ExecutorService QUORUM_WAITS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "file-quorum-wait");
+        t.setDaemon(true);
+        return t;
+    });
 
     FilePrimary(FileReplica replica, SetView view) throws IOException {
         this.replica = replica;
@@ -107,9 +119,20 @@ public final class FilePrimary implements AutoCloseable {
         return true;
     }
 
-    /** Applies a mutation and replicates it; completes when the client may be answered. */
+    /**
+     * Applies a mutation and replicates it; completes when the client may be answered. Never
+     * parks the caller, which is a transport thread: without the quorum now, the wait for it runs
+     * on a helper thread.
+     */
     public CompletableFuture<FileReply> mutate(FileRequest req) {
-        if (!quorum()) awaitQuorum();
+        if (!quorum()) {
+            return CompletableFuture.supplyAsync(this::awaitQuorum, QUORUM_WAITS).thenCompose(ok -> apply(req));
+        }
+        return apply(req);
+    }
+
+    private CompletableFuture<FileReply> apply(FileRequest req) {
+        if (req.getOpCase() == FileRequest.OpCase.FSYNC) return fsync(req);
         List<CompletableFuture<Void>> acks = new ArrayList<>();
         FileReply reply;
         order.lock();
@@ -155,6 +178,48 @@ public final class FilePrimary implements AutoCloseable {
         return CompletableFuture.allOf(acks.toArray(new CompletableFuture[0])).handle((v, e) -> {
             if (e == null) return done;
             return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());
+        });
+    }
+
+    /**
+     * An fsync changes nothing, so it needs no place in the recent log, and the bricks may run it
+     * at once: the secondaries get it first, then this brick's fsync(2) runs on a helper thread
+     * (never on the transport's). It covers every mutation applied before it here; the reply waits
+     * for this brick and every live secondary.
+     */
+    private CompletableFuture<FileReply> fsync(FileRequest req) {
+        List<CompletableFuture<Void>> acks = new ArrayList<>();
+        long mine;
+        order.lock();
+        try {
+            FileReply cached = replica.replies().get(req.getClient(), req.getId());
+            if (cached != null) return CompletableFuture.completedFuture(cached);
+            if (closed) return CompletableFuture.failedFuture(new NotPrimaryException());
+            if (!quorum()) {
+                return CompletableFuture.completedFuture(FileOps.error(Errno.ENOTCONN,
+                        "quorum not met for volume " + view.volume() + " (cluster.quorum-type " + view.options().quorumType() + ")"));
+            }
+            mine = ++seq;
+            FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(req).setCommitted(committed()).build();
+            for (FileLink l : links) {
+                CompletableFuture<Void> f = l.send(built, List.of());
+                if (f != null) acks.add(f);
+            }
+            if (!acks.isEmpty()) outstanding.add(mine);
+        } catch (IOException e) {
+            return CompletableFuture.completedFuture(FileOps.error(Errno.EIO, "metadata: " + e.getMessage()));
+        } finally {
+            order.unlock();
+        }
+        CompletableFuture<Void> all = CompletableFuture.allOf(acks.toArray(new CompletableFuture[0]));
+        if (!acks.isEmpty()) all.whenComplete((x, e) -> settled(mine));
+        FileStore store = replica.store();
+        CompletableFuture<FileReply> local = CompletableFuture.supplyAsync(() -> FileOps.apply(store, req, false).reply(), SYNCS);
+        return local.thenCombine(all.handle((v, e) -> e), (reply, e) -> {
+            if (reply.getErrno() != 0) return reply;
+            if (e != null) return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());
+            replica.replies().put(req.getClient(), req.getId(), reply);
+            return reply;
         });
     }
 

@@ -93,6 +93,10 @@ public final class BraidDaemon implements AutoCloseable {
             PoolCommands poolCommands = new PoolCommands(self, pool, clients, monitor);
             VolumeCommands volumeCommands = new VolumeCommands(self, pool, clients, monitor, poolCommands);
             server = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
+                    // the same event loop as the peers' data channels: a file mutation is read, applied,
+                    // replicated, acknowledged and answered on one thread
+                    .bossEventLoopGroup(dataLoops).workerEventLoopGroup(dataLoops)
+                    .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
                     .addService(new ManagementServiceImpl(poolCommands, volumeCommands,
                             new io.braid.rpc.BlockCommands(pool, clients, poolCommands, volumeCommands, blockVolumes)))
                     .addService(peerService)
@@ -146,16 +150,18 @@ public final class BraidDaemon implements AutoCloseable {
     }
 
     /**
-     * The replication stream and forwarded I/O run their callbacks on the transport's threads:
-     * they only write to the page cache or hand work to the primary engine, and a thread switch
-     * per message costs more than the work itself. Everything else uses gRPC's default pool.
+     * The replication streams, forwarded I/O and file volume calls run their callbacks on the
+     * transport's threads: they only touch the page cache or hand work to a primary engine (which
+     * never parks them), and a thread switch per message costs more than the work itself.
+     * Everything else uses gRPC's default pool.
      */
     private static <ReqT, RespT> java.util.concurrent.Executor dataPlaneExecutor(io.grpc.ServerCall<ReqT, RespT> call,
                                                                                 io.grpc.Metadata headers) {
         String method = call.getMethodDescriptor().getFullMethodName();
         if (method.equals(io.braid.proto.replication.ReplicationGrpc.getReplicateMethod().getFullMethodName())
                 || method.equals(io.braid.proto.replication.ReplicationGrpc.getBlockIoMethod().getFullMethodName())
-                || method.equals(io.braid.proto.filerep.FileReplicationGrpc.getReplicateMethod().getFullMethodName())) {
+                || method.equals(io.braid.proto.filerep.FileReplicationGrpc.getReplicateMethod().getFullMethodName())
+                || method.equals(io.braid.proto.file.FileIoGrpc.getCallMethod().getFullMethodName())) {
             return Runnable::run;
         }
         return null;
