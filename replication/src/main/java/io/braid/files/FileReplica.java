@@ -334,20 +334,21 @@ public final class FileReplica implements AutoCloseable {
                     }
                     case MUTATION -> {
                         live = true;
-                        recent.prune(epoch, op.getCommitted(), true);
                         FileRequest r = op.getMutation();
                         FileOps.Applied a = FileOps.apply(store, r, arbiter());
                         if (!a.ok()) {
+                            recent.prune(epoch, op.getCommitted(), true);
                             ack.setErrno(a.reply().getErrno()).setError(a.reply().getMessage());
                         } else {
                             for (TimeFix t : op.getTimesList()) {
                                 try {
-                                    store.utimens(t.getPath(), t.getAtimeNs(), t.getMtimeNs());
+                                    store.setTimes(t.getPath(), t.getAtimeNs(), t.getMtimeNs());
                                 } catch (FsError ignored) {
                                     // the path went away in the same operation
                                 }
                             }
-                            recent.record(a.changes(), epoch, op.getSeq());
+                            // what the primary says is everywhere leaves, this one joins: one metadata write
+                            recent.update(epoch, op.getCommitted(), true, a.changes(), epoch, op.getSeq());
                             replies.put(r.getClient(), r.getId(), a.reply());
                         }
                     }

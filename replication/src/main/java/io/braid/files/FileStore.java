@@ -498,6 +498,22 @@ public final class FileStore implements AutoCloseable {
         }
     }
 
+    /** {@link #utimens} without reading the attributes back: a secondary copying the primary's times. */
+    public void setTimes(String path, long atimeNs, long mtimeNs) throws FsError {
+        BrickPath p = lookup(path, "utimens");
+        Scratch s = Scratch.get();
+        timespec(s.small, Scratch.TIMES, atimeNs);
+        timespec(s.small, Scratch.TIMES + 16, mtimeNs);
+        int dir = brick.parentOf(p, "utimens");
+        try {
+            if (C.utimensat(dir, p.name, s.smallAddress + Scratch.TIMES, AT_SYMLINK_NOFOLLOW) != 0) {
+                throw brick.error("utimens", p);
+            }
+        } finally {
+            brick.release(dir);
+        }
+    }
+
     /**
      * Writes data's remaining bytes at offset (its position and limit are left as they are) and
      * returns how many were written: fewer only when the disk filled part way, as write(2).

@@ -19,6 +19,11 @@ import java.util.Map;
  */
 final class RecentLog {
     static final int SIZE = 1024;
+    private static final String[] KEYS = new String[SIZE];
+
+    static {
+        for (int i = 0; i < SIZE; i++) KEYS[i] = String.format("frecent/%04d", i);
+    }
 
     private final KeyValueStore store;
     private final DirtyEntry[] ring = new DirtyEntry[SIZE];
@@ -39,14 +44,7 @@ final class RecentLog {
     }
 
     synchronized void record(List<DirtyEntry> changes, long epoch, long seq) throws IOException {
-        for (DirtyEntry c : changes) {
-            int slot = (int) (next % SIZE);
-            DirtyEntry e = c.toBuilder().setEpoch(epoch).setSeq(seq).build();
-            ring[slot] = e;
-            store.putLazily(String.format("frecent/%04d", slot), e.toByteArray());
-            next++;
-        }
-        store.putLazily("frecent-next", Long.toString(next).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        update(-1, 0, false, changes, epoch, seq);
     }
 
     /**
@@ -54,13 +52,37 @@ final class RecentLog {
      * older, those of earlier epochs (a secondary's, once its new primary has seen them).
      */
     synchronized void prune(long epoch, long committed, boolean older) throws IOException {
-        for (int i = 0; i < SIZE; i++) {
-            DirtyEntry e = ring[i];
-            if (e == null) continue;
-            if ((older && e.getEpoch() < epoch) || (e.getEpoch() == epoch && e.getSeq() <= committed)) {
-                ring[i] = null;
-                store.deleteLazily(String.format("frecent/%04d", i));
+        update(epoch, committed, older, List.of(), 0, 0);
+    }
+
+    /**
+     * {@link #prune} (unless pruneEpoch is negative), then {@link #record}, in one lazy batch: a
+     * secondary's whole bookkeeping of one mutation is one write to the metadata log.
+     */
+    synchronized void update(long pruneEpoch, long committed, boolean older, List<DirtyEntry> changes, long epoch,
+                             long seq) throws IOException {
+        try (KeyValueStore.Batch b = store.newBatch()) {
+            if (pruneEpoch >= 0) {
+                for (int i = 0; i < SIZE; i++) {
+                    DirtyEntry e = ring[i];
+                    if (e == null) continue;
+                    if ((older && e.getEpoch() < pruneEpoch) || (e.getEpoch() == pruneEpoch && e.getSeq() <= committed)) {
+                        ring[i] = null;
+                        b.delete(KEYS[i]);
+                    }
+                }
             }
+            if (!changes.isEmpty()) {
+                for (DirtyEntry c : changes) {
+                    int slot = (int) (next % SIZE);
+                    DirtyEntry e = c.toBuilder().setEpoch(epoch).setSeq(seq).build();
+                    ring[slot] = e;
+                    b.put(KEYS[slot], e.toByteArray());
+                    next++;
+                }
+                b.put("frecent-next", Long.toString(next).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            if (!b.isEmpty()) b.commitLazily();
         }
     }
 

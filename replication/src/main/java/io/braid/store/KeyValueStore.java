@@ -161,6 +161,23 @@ public final class KeyValueStore implements AutoCloseable {
             }
         }
 
+        /**
+         * Writes the batch without waiting for the disk, as {@link #putLazily}: one write to the
+         * log for all of its changes, durable at the next {@link #syncLog()} or synced batch.
+         */
+        public void commitLazily() throws IOException {
+            try {
+                db.write(lazyWrites, batch);
+            } catch (RocksDBException e) {
+                throw new IOException("metadata write to " + dir + " failed: " + e.getMessage(), e);
+            }
+        }
+
+        /** Whether nothing was put or deleted. */
+        public boolean isEmpty() {
+            return batch.count() == 0;
+        }
+
         @Override
         public void close() {
             batch.close();
