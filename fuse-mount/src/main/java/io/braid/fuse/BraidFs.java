@@ -63,8 +63,29 @@ public final class BraidFs extends FuseStubFS {
     private final KernelHints hints = new KernelHints();
     private final KernelAttrs kernelAttrs;
 
-    private record OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors) {
+    /**
+     * An open file: its flags, the pending error of its background writes, and the name it has on
+     * the servers now (libfuse passes no path for a file unlinked while open: see {@link #unlink}).
+     */
+    private static final class OpenFile {
+        final int flags;
+        final boolean syncWrites;
+        final WriteBehind.ErrorSlot errors;
+        volatile String path;
+        volatile boolean hidden;
+
+        OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors, String path) {
+            this.flags = flags;
+            this.syncWrites = syncWrites;
+            this.errors = errors;
+            this.path = path;
+        }
     }
+
+    /** The handles open on each server name, for unlink and rename of open files. Guarded by itself. */
+    private final Map<String, java.util.Set<Long>> openNames = new java.util.HashMap<>();
+    private final AtomicLong hiddenNames = new AtomicLong();
+    private volatile boolean unlinkedDirMade;
 
     /**
      * @param client      a connected client of the volume
@@ -81,9 +102,10 @@ public final class BraidFs extends FuseStubFS {
         this.writeBehind = writeBehind;
         this.kernelAttrs = new KernelAttrs(attrTimeout, entryTimeout);
         // flag_utime_omit_ok: libfuse passes UTIME_OMIT/UTIME_NOW through instead of dropping a one-sided utimens.
+        // flag_nullpath_ok: with hard_remove, calls on a file unlinked while open come with no path (and its handle).
         Pointer mem = Struct.getMemory(fuseOperations);
         long flags = offsetOf(fuseOperations.flag_nullpath_ok);
-        mem.putInt(flags, mem.getInt(flags) | 0b100);
+        mem.putInt(flags, mem.getInt(flags) | 0b101);
     }
 
     /** A struct member's offset (jnr-ffi keeps the accessor out of reach). */
@@ -139,7 +161,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        return getattr(path, stat);
+        return getattr(pathOf(path, fi), stat);
     }
 
     @Override
@@ -155,7 +177,11 @@ public final class BraidFs extends FuseStubFS {
             st.useMemory(mem);
             filter.apply(buf, cString("."), null, 0);
             filter.apply(buf, cString(".."), null, 0);
+            boolean root = path.isEmpty() || path.equals("/");
             for (VolumeOps.Listed e : listing.entries()) {
+                if (root && e.name().equals(Placement.UNLINKED_DIR)) {
+                    continue;
+                }
                 st.st_ino.set(ops.ino(e.attr(), e.set()));
                 st.st_mode.set(e.attr().getMode());
                 if (filter.apply(buf, cString(e.name()), mem, 0) != 0) {
@@ -203,7 +229,24 @@ public final class BraidFs extends FuseStubFS {
     public int unlink(String path) {
         hints.capabilityMayChange(path);
         kernelAttrs.forget(path);
-        return change("unlink", path, () -> -ops.unlink(path).getErrno());
+        return change("unlink", path, () -> {
+            if (openOn(path)) {
+                // Still open here: the name goes at once (one rename on the server), the file stays
+                // readable and writable through its handles and goes with the last close. A server
+                // removes it if this mount dies first.
+                String hidden = hiddenName(path);
+                if (hidden == null) {
+                    return -Errno.EIO;
+                }
+                ops.writes().drain(path);
+                int res = -ops.rename(path, hidden).getErrno();
+                if (res == 0) {
+                    hide(path, hidden);
+                }
+                return res;
+            }
+            return -ops.unlink(path).getErrno();
+        });
     }
 
     @Override
@@ -225,9 +268,21 @@ public final class BraidFs extends FuseStubFS {
         hints.capabilityMayChange(from);
         hints.capabilityMayChange(to);
         return change("rename", from, () -> {
+            if (openOn(to)) {
+                // The file renamed over is open here: it keeps a second name first, so that the
+                // rename itself stays one atomic step on the server and the open file stays readable.
+                String hidden = hiddenName(to);
+                if (hidden == null || ops.link(to, hidden).getErrno() != 0) {
+                    return -Errno.EIO;
+                }
+                ops.writes().drain(to);
+                hide(to, hidden);
+            }
+            ops.writes().drain(from);
             int res = -ops.rename(from, to).getErrno();
             if (res == 0) {
                 kernelAttrs.renamed(from, to);
+                moved(from, to);
             }
             return res;
         });
@@ -256,7 +311,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
-        return truncate(path, size);
+        return truncate(pathOf(path, fi), size);
     }
 
     @Override
@@ -319,7 +374,7 @@ public final class BraidFs extends FuseStubFS {
                 }
                 directIo(fi);
             }
-            fi.fh.set(newHandle(flags));
+            fi.fh.set(newHandle(flags, path));
             return 0;
         });
     }
@@ -333,7 +388,7 @@ public final class BraidFs extends FuseStubFS {
                     (int) ctx.gid.get());
             int res = remember(path, reply);
             if (res == 0) {
-                fi.fh.set(newHandle(flags));
+                fi.fh.set(newHandle(flags, path));
                 if (reply.hasAttr() && reply.getAttr().getSize() == 0) {
                     hints.withoutCapability(path); // a new file has no capability to drop
                 }
@@ -343,7 +398,8 @@ public final class BraidFs extends FuseStubFS {
     }
 
     @Override
-    public int read(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+    public int read(String given, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
         return guard("read", path, () -> {
             FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE));
             if (reply.getErrno() != 0) {
@@ -359,7 +415,8 @@ public final class BraidFs extends FuseStubFS {
     }
 
     @Override
-    public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+    public int write(String given, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
         kernelAttrs.wrote(path, offset + size);
         return change("write", path, () -> {
             byte[] bytes = new byte[(int) size];
@@ -385,7 +442,8 @@ public final class BraidFs extends FuseStubFS {
     }
 
     @Override
-    public int flush(String path, FuseFileInfo fi) {
+    public int flush(String given, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
         return guard("flush", path, () -> {
             ops.writes().drain(path);
             OpenFile file = files.get(fi.fh.get());
@@ -394,19 +452,30 @@ public final class BraidFs extends FuseStubFS {
     }
 
     @Override
-    public int release(String path, FuseFileInfo fi) {
+    public int release(String given, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
         return guard("release", path, () -> {
             ops.writes().drain(path);
             if ((Struct.getMemory(fi).getByte(FI_BITS_OFFSET) & FI_FLOCK_RELEASE) != 0) {
                 locks.releaseFlock(path, fi.lock_owner.get());
             }
-            OpenFile file = files.remove(fi.fh.get());
-            return file == null ? 0 : -file.errors.take();
+            long fh = fi.fh.get();
+            OpenFile file = files.remove(fh);
+            if (file == null) {
+                return 0;
+            }
+            boolean last = closed(file.path, fh);
+            int res = -file.errors.take();
+            if (file.hidden && last) {
+                ops.unlink(file.path); // the last handle of a file unlinked while open
+            }
+            return res;
         });
     }
 
     @Override
-    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+    public int fsync(String given, int isdatasync, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
         return guard("fsync", path, () -> {
             ops.writes().drain(path);
             OpenFile file = files.get(fi.fh.get());
@@ -424,7 +493,8 @@ public final class BraidFs extends FuseStubFS {
     }
 
     @Override
-    public int fallocate(String path, int mode, long offset, long length, FuseFileInfo fi) {
+    public int fallocate(String given, int mode, long offset, long length, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
         if ((mode & FALLOC_FL_KEEP_SIZE) == 0) {
             kernelAttrs.wrote(path, offset + length); // like a write
         }
@@ -489,12 +559,14 @@ public final class BraidFs extends FuseStubFS {
     // ---- locks ----
 
     @Override
-    public int lock(String path, FuseFileInfo fi, int cmd, Flock flock) {
+    public int lock(String given, FuseFileInfo fi, int cmd, Flock flock) {
+        String path = pathOf(given, fi);
         return guard("lock", path, () -> locks.fcntl(path, fi.lock_owner.get(), cmd, flock));
     }
 
     @Override
-    public int flock(String path, FuseFileInfo fi, int op) {
+    public int flock(String given, FuseFileInfo fi, int op) {
+        String path = pathOf(given, fi);
         return guard("flock", path, () -> locks.flock(path, fi.lock_owner.get(), op));
     }
 
@@ -511,11 +583,101 @@ public final class BraidFs extends FuseStubFS {
         mem.putInt(FI_BITS_OFFSET, mem.getInt(FI_BITS_OFFSET) | FI_DIRECT_IO);
     }
 
-    private long newHandle(int flags) {
+    private long newHandle(int flags, String path) {
         long fh = handles.incrementAndGet();
         boolean sync = (flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0;
-        files.put(fh, new OpenFile(flags, sync, new WriteBehind.ErrorSlot()));
+        files.put(fh, new OpenFile(flags, sync, new WriteBehind.ErrorSlot(), path));
+        synchronized (openNames) {
+            openNames.computeIfAbsent(path, k -> new java.util.HashSet<>()).add(fh);
+        }
         return fh;
+    }
+
+    /** The path libfuse gave, or, for a file unlinked while open (no path), the name its handle has now. */
+    private String pathOf(String given, FuseFileInfo fi) {
+        if (given != null) {
+            return given;
+        }
+        OpenFile f = files.get(fi.fh.get());
+        return f == null ? "" : f.path;
+    }
+
+    private boolean openOn(String path) {
+        synchronized (openNames) {
+            java.util.Set<Long> s = openNames.get(path);
+            return s != null && !s.isEmpty();
+        }
+    }
+
+    /** Forgets one handle of path; true if it was the last. */
+    private boolean closed(String path, long fh) {
+        synchronized (openNames) {
+            java.util.Set<Long> s = openNames.get(path);
+            if (s == null) {
+                return true;
+            }
+            s.remove(fh);
+            if (s.isEmpty()) {
+                openNames.remove(path);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /**
+     * A name for a file that is still open here but loses its name: in {@code .braid-unlinked} at
+     * the root, on the replica set the file is on, or null if that directory cannot be made.
+     */
+    private String hiddenName(String path) {
+        if (!unlinkedDirMade) {
+            FileReply r = ops.mkdir("/" + Placement.UNLINKED_DIR, 0700, 0, 0);
+            if (r.getErrno() != 0 && r.getErrno() != Errno.EEXIST) {
+                LOG.warn("cannot make /{}: errno {}", Placement.UNLINKED_DIR, r.getErrno());
+                return null;
+            }
+            unlinkedDirMade = true;
+        }
+        return "/" + Placement.UNLINKED_DIR + "/" + ops.setOf(path) + "-" + ops.client().clientId() + "-"
+                + hiddenNames.incrementAndGet();
+    }
+
+    /** The handles open on path now use hidden, and the last to close removes it. */
+    private void hide(String path, String hidden) {
+        synchronized (openNames) {
+            java.util.Set<Long> s = openNames.remove(path);
+            if (s == null) {
+                return;
+            }
+            openNames.put(hidden, s);
+            for (long fh : s) {
+                OpenFile f = files.get(fh);
+                if (f != null) {
+                    f.path = hidden;
+                    f.hidden = true;
+                }
+            }
+        }
+    }
+
+    /** After a rename: handles open on from (or under it, for a directory) follow to their new names. */
+    private void moved(String from, String to) {
+        synchronized (openNames) {
+            for (String p : new java.util.ArrayList<>(openNames.keySet())) {
+                String now = p.equals(from) ? to : p.startsWith(from + "/") ? to + p.substring(from.length()) : null;
+                if (now == null) {
+                    continue;
+                }
+                java.util.Set<Long> s = openNames.remove(p);
+                openNames.computeIfAbsent(now, k -> new java.util.HashSet<>()).addAll(s);
+                for (long fh : s) {
+                    OpenFile f = files.get(fh);
+                    if (f != null) {
+                        f.path = now;
+                    }
+                }
+            }
+        }
     }
 
     /** Keeps a change's returned attributes for the getattr libfuse sends next on this thread. */

@@ -37,6 +37,9 @@ final class FuseOptions {
         opts.add("negative_timeout=0");
         // One request per 128 KiB instead of per 4 KiB page.
         opts.add("big_writes");
+        // unlink and rename go to the servers as they are (no .fuse_hidden renames); an unlinked
+        // open file is kept by BraidFs itself (see BraidFs.unlink)
+        opts.add("hard_remove");
         opts.add("max_write=" + BraidFs.MAX_IO);
         opts.add("max_read=" + BraidFs.MAX_IO);
         if (o.readOnly()) {

@@ -59,4 +59,13 @@ class PlacementTest {
             assertTrue(c > 800, java.util.Arrays.toString(n));
         }
     }
+
+    @Test
+    void aFileKeptAsideAfterItsUnlinkStaysOnItsSet() {
+        assertEquals(2, Placement.setOf("/.braid-unlinked/2-0b7c-client-7", 3));
+        assertEquals(0, Placement.setOf(".braid-unlinked/0-x-1", 3));
+        assertEquals(Placement.setOf("/elsewhere/2-x-1", 3), Placement.setOf("/elsewhere/2-x-1", 3));
+        assertEquals(-1, Placement.unlinkedSet("/.braid-unlinked/not-a-number"));
+        assertEquals(-1, Placement.unlinkedSet("/a/.braid-unlinked/1-x-1"));
+    }
 }
