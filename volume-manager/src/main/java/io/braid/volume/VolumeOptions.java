@@ -59,7 +59,9 @@ public final class VolumeOptions {
                         + " and CIDR (10.0.0.0/8) are accepted; * allows everyone.",
                 (s, v) -> addressList(s)));
         add(new VolumeOption(SELF_HEAL_DAEMON, "on|off", v -> "on",
-                "Whether the servers heal returning bricks in the background without being asked.",
+                "File volumes: whether the servers heal returning bricks in the background. Off, bricks still"
+                        + " connect (quorum, heal info and split-brain detection work) but nothing is healed, and"
+                        + " 'volume heal' refuses; split-brain resolutions still work. Block volumes always resync.",
                 (s, v) -> bool(s, SELF_HEAL_DAEMON)));
         add(new VolumeOption(READ_FROM_REPLICAS, "on|off", v -> "off",
                 "File volumes: whether mounts may read from any in-sync replica instead of the primary only.",
