@@ -217,6 +217,11 @@ public final class DirtyIndex {
         return true;
     }
 
+    /** Drops path, whatever its version. */
+    public synchronized void forget(String path) throws IOException {
+        if (items.remove(path) != null) store.deleteLazily(prefix + path);
+    }
+
     /** Drops path and every path under it, whatever their version. */
     public synchronized void forgetUnder(String path) throws IOException {
         for (String p : new ArrayList<>(items.keySet())) {

@@ -297,7 +297,7 @@ public final class FileLink implements AutoCloseable {
                     peer.brick(), conflicts.size(), conflicts);
         }
         openStream(hello);
-        if (!overwritten.isEmpty()) forgetOnPeer(overwritten);
+        if (!overwritten.isEmpty()) forgetOnPeer(overwritten, false);
         lastAckNanos = System.nanoTime();
         state = State.HEALING;
         lastError = "";
@@ -386,11 +386,11 @@ public final class FileLink implements AutoCloseable {
             pulls.remove(e.getPath());
             done.add(e.getPath());
             if (done.size() >= 256) {
-                forgetOnPeer(done);
+                forgetOnPeer(done, false);
                 done.clear();
             }
         }
-        if (!done.isEmpty()) forgetOnPeer(done);
+        if (!done.isEmpty()) forgetOnPeer(done, false);
     }
 
     /**
@@ -439,13 +439,13 @@ public final class FileLink implements AutoCloseable {
         return bytes;
     }
 
-    /** Tells the peer this brick now has what it recorded for it at these paths. */
-    private void forgetOnPeer(List<String> paths) {
+    /** Tells the peer this brick now has what it recorded for it at these paths (and, with subtree, under them). */
+    private void forgetOnPeer(List<String> paths, boolean subtree) {
         try {
             FileReplicationGrpc.newBlockingStub(primary.replica().coordinator().controlChannel(peer.address()))
                     .withDeadlineAfter(30, TimeUnit.SECONDS).forget(ForgetRequest.newBuilder()
                             .setVolumeId(primary.view().volumeId()).setTargetBrick(peer.brick())
-                            .setPrimaryBrick(primary.replica().brick()).addAllPaths(paths).build());
+                            .setPrimaryBrick(primary.replica().brick()).addAllPaths(paths).setSubtree(subtree).build());
         } catch (RuntimeException e) {
             LOG.warn("{}: {} could not drop {} entries it recorded for {}: {}", primary.view().volume(), peer.brick(),
                     paths.size(), primary.replica().brick(), e.getMessage());
@@ -488,7 +488,7 @@ public final class FileLink implements AutoCloseable {
                     }
                 }
             }
-            forgetOnPeer(List.of(path));
+            forgetOnPeer(List.of(path), true);
             split.keySet().removeIf(k -> DirtyIndex.under(k, path));
             pulls.keySet().removeIf(k -> DirtyIndex.under(k, path));
         } finally {

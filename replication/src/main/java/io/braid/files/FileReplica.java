@@ -253,11 +253,15 @@ public final class FileReplica implements AutoCloseable {
         HealSource.items(store, path, req.getFlags(), ranges, !arbiter(), out);
     }
 
-    /** The primary has what this brick recorded for it at these paths (and under them). */
-    public void forget(String primaryBrick, List<String> paths) throws IOException {
+    /** The primary has what this brick recorded for it at these paths (with subtree, and under them). */
+    public void forget(String primaryBrick, List<String> paths, boolean subtree) throws IOException {
         if (!DirtyIndex.peersIn(meta).contains(primaryBrick)) return;
         DirtyIndex d = new DirtyIndex(meta, primaryBrick);
-        for (String p : paths) d.forgetUnder(FileOps.normalize(p));
+        for (String p : paths) {
+            String path = FileOps.normalize(p);
+            if (subtree) d.forgetUnder(path);
+            else d.forget(path);
+        }
     }
 
     /** The primary whose stream this brick followed last, or "". */

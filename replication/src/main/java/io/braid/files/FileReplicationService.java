@@ -66,7 +66,7 @@ public final class FileReplicationService extends FileReplicationGrpc.FileReplic
                 if (!req.getVolumeId().equals(r.view().volumeId())) {
                     throw Status.FAILED_PRECONDITION.withDescription("volume id mismatch").asRuntimeException();
                 }
-                r.forget(req.getPrimaryBrick(), req.getPathsList());
+                r.forget(req.getPrimaryBrick(), req.getPathsList(), req.getSubtree());
                 out.onNext(ForgetReply.getDefaultInstance());
                 out.onCompleted();
             } catch (StatusRuntimeException e) {

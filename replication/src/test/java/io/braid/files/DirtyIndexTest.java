@@ -67,6 +67,9 @@ class DirtyIndexTest {
         d.forgetUnder("espb/a");
         assertEquals(List.of("espb", "other", "espb/ab"), paths(d.snapshot(10)));
         assertEquals(List.of("espb", "other", "espb/ab"), paths(new DirtyIndex(kv, "p").snapshot(10)));
+        // a pulled directory is forgotten alone: what changed under it is pulled on its own
+        d.forget("espb");
+        assertEquals(List.of("other", "espb/ab"), paths(new DirtyIndex(kv, "p").snapshot(10)));
     }
 
     @Test
