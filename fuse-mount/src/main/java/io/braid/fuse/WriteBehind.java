@@ -14,15 +14,23 @@ import io.braid.proto.file.Write;
 
 /**
  * Bounded write-behind: a write is acknowledged to the application once it is sent, and up to
- * {@link #MAX_WRITES} writes or {@link #MAX_BYTES} bytes per path are in flight at a time. A
+ * {@link #MAX_WRITES} requests or {@link #MAX_BYTES} bytes per path are in flight at a time. A
  * write that overlaps one in flight waits for it, so the server never sees two overlapping writes
  * out of order. Every other operation on the path first waits for its writes ({@link #drain}); the
  * first error of a background write is kept in the open file's {@link ErrorSlot} and returned by
  * that file's next write, flush, fsync or release.
+ *
+ * <p>While a path has writes in flight, a write that follows on from the previous one (same open
+ * file, next offset) is gathered into one request of up to {@link #GATHER_BYTES} instead of being
+ * sent alone, as Nagle's algorithm does: the kernel hands sequential writes over in 128 KiB
+ * pieces, and each request costs every brick a round of the replication protocol. A gathered
+ * request leaves when it is full, when the path's last write in flight is answered, or when an
+ * operation on the path drains it; so no write waits longer than the one before it.
  */
 final class WriteBehind {
     static final int MAX_WRITES = 8;
-    static final int MAX_BYTES = 1 << 20;
+    static final int MAX_BYTES = 4 << 20;
+    static final int GATHER_BYTES = 1 << 20;
 
     /** The first failure of a background write of one open file, not yet reported. */
     static final class ErrorSlot {
@@ -46,7 +54,8 @@ final class WriteBehind {
     }
 
     /**
-     * Sends a write in the background, after earlier writes it overlaps and once there is room.
+     * Sends a write in the background (or gathers it with the previous one), after earlier writes
+     * it overlaps and once there is room.
      *
      * @return 0, or the errno of an earlier failed write of the same open file (this write is then not sent)
      */
@@ -55,37 +64,94 @@ final class WriteBehind {
         if (earlier != 0) {
             return earlier;
         }
-        Pending p = new Pending(offset, data.size());
-        PathWrites q;
+        Batch mine = null; // once set, this write is in it (gathered or alone)
         while (true) {
-            q = inFlight.computeIfAbsent(path, PathWrites::new);
+            PathWrites q = inFlight.computeIfAbsent(path, PathWrites::new);
+            Batch out = null;
+            boolean last = false;
             synchronized (q) {
                 try {
-                    while (!q.retired && !q.hasRoomFor(p)) {
-                        q.wait();
+                    while (true) {
+                        if (q.retired) {
+                            if (mine != null) {
+                                return 0; // someone else sent it, and it was answered
+                            }
+                            break;
+                        }
+                        Batch g = q.gather;
+                        if (mine == null && g != null && g.follows(set, offset, data.size(), errors)) {
+                            g.add(data);
+                            mine = g;
+                            g = null; // handled below as this write's batch
+                        }
+                        if (mine == null) {
+                            if (g != null) {
+                                // an unrelated write: the gathered one goes first
+                                if (!q.hasRoomFor(g)) {
+                                    q.wait();
+                                    continue;
+                                }
+                                q.gather = null;
+                                q.add(g);
+                                out = g;
+                                break;
+                            }
+                            Batch b = new Batch(path, set, offset, data, errors);
+                            if (!q.pending.isEmpty() && data.size() < GATHER_BYTES && !q.overlapsPending(b)) {
+                                q.gather = b;
+                                return 0;
+                            }
+                            if (!q.hasRoomFor(b)) {
+                                q.wait();
+                                continue;
+                            }
+                            q.add(b);
+                            out = b;
+                            last = true;
+                            break;
+                        }
+                        // this write is in a gathered batch: done unless the batch is full
+                        if (q.gather != mine || mine.length < GATHER_BYTES) {
+                            return 0;
+                        }
+                        if (!q.hasRoomFor(mine)) {
+                            q.wait();
+                            continue;
+                        }
+                        q.gather = null;
+                        q.add(mine);
+                        out = mine;
+                        last = true;
+                        break;
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return Errno.EINTR;
+                    return mine == null ? Errno.EINTR : 0;
                 }
-                if (q.retired) {
-                    continue;
-                }
-                q.add(p);
-                break;
+            }
+            if (out == null) {
+                continue; // the path's queue retired meanwhile: take the new one
+            }
+            send(q, out);
+            if (last) {
+                return 0;
             }
         }
-        PathWrites queue = q;
+    }
+
+    private void send(PathWrites queue, Batch b) {
         FileRequest.Builder req = FileRequest.newBuilder()
-                .setWrite(Write.newBuilder().setPath(path).setOffset(offset).setData(data));
-        client.callAsync(set, req).whenComplete((reply, t) -> {
-            int e = t != null ? Errno.EIO : failure(reply, p.length);
+                .setWrite(Write.newBuilder().setPath(b.path).setOffset(b.offset).setData(b.data()));
+        client.callAsync(b.set, req).whenComplete((reply, t) -> {
+            int e = t != null ? Errno.EIO : failure(reply, b.length);
             if (e != 0) {
-                errors.record(e);
+                b.errors.record(e);
             }
-            queue.done(p, this);
+            Batch next = queue.done(b, this);
+            if (next != null) {
+                send(queue, next);
+            }
         });
-        return 0;
     }
 
     /** The errno of a write's reply, or 0 when all of it was written. */
@@ -96,24 +162,42 @@ final class WriteBehind {
         return reply.getWritten() == length ? 0 : Errno.EIO;
     }
 
-    /** Waits until every write sent for path has been answered. */
+    /** Sends what is gathered for path and waits until every write sent for it has been answered. */
     void drain(String path) {
         PathWrites q = inFlight.get(path);
         if (q == null) {
             return;
         }
+        boolean interrupted = false;
+        Batch out = null;
         synchronized (q) {
-            boolean interrupted = false;
-            while (!q.pending.isEmpty()) {
+            while (q.gather != null && !q.hasRoomFor(q.gather)) {
                 try {
                     q.wait();
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
             }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
+            if (q.gather != null) {
+                out = q.gather;
+                q.gather = null;
+                q.add(out);
             }
+        }
+        if (out != null) {
+            send(q, out);
+        }
+        synchronized (q) {
+            while (!q.pending.isEmpty() || q.gather != null) {
+                try {
+                    q.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -124,27 +208,62 @@ final class WriteBehind {
         }
     }
 
-    /** Whether any write of path is in flight (for tests). */
+    /** Whether any write of path is in flight or gathered (for tests). */
     boolean busy(String path) {
         PathWrites q = inFlight.get(path);
         if (q == null) {
             return false;
         }
         synchronized (q) {
-            return !q.pending.isEmpty();
+            return !q.pending.isEmpty() || q.gather != null;
         }
     }
 
-    private record Pending(long offset, int length) {
-        boolean overlaps(Pending o) {
+    /** One request's worth of contiguous writes of one open file. */
+    private static final class Batch {
+        final String path;
+        final int set;
+        final long offset;
+        final ErrorSlot errors;
+        private ByteString data;
+        int length;
+
+        Batch(String path, int set, long offset, ByteString data, ErrorSlot errors) {
+            this.path = path;
+            this.set = set;
+            this.offset = offset;
+            this.data = data;
+            this.errors = errors;
+            this.length = data.size();
+        }
+
+        boolean follows(int set, long offset, int size, ErrorSlot errors) {
+            return this.set == set && this.errors == errors && offset == this.offset + length
+                    && length + size <= GATHER_BYTES;
+        }
+
+        void add(ByteString more) {
+            data = data.concat(more);
+            length = data.size();
+        }
+
+        ByteString data() {
+            return data;
+        }
+
+        boolean overlaps(Batch o) {
             return offset < o.offset + o.length && o.offset < offset + length;
         }
     }
 
-    /** The writes of one path in flight; retired (and dropped from the map) when the last is answered. */
+    /**
+     * The writes of one path in flight, and the one being gathered; retired (and dropped from the
+     * map) when the last is answered and nothing is gathered.
+     */
     private static final class PathWrites {
         final String path;
-        final List<Pending> pending = new ArrayList<>(MAX_WRITES);
+        final List<Batch> pending = new ArrayList<>(MAX_WRITES);
+        Batch gather;
         long bytes;
         boolean retired;
 
@@ -152,34 +271,47 @@ final class WriteBehind {
             this.path = path;
         }
 
-        boolean hasRoomFor(Pending p) {
+        boolean hasRoomFor(Batch b) {
             if (pending.isEmpty()) {
                 return true;
             }
-            if (pending.size() >= MAX_WRITES || bytes + p.length > MAX_BYTES) {
+            if (pending.size() >= MAX_WRITES || bytes + b.length > MAX_BYTES) {
                 return false;
             }
-            for (Pending q : pending) {
-                if (q.overlaps(p)) {
-                    return false;
+            return !overlapsPending(b);
+        }
+
+        boolean overlapsPending(Batch b) {
+            for (Batch q : pending) {
+                if (q.overlaps(b)) {
+                    return true;
                 }
             }
-            return true;
+            return false;
         }
 
-        void add(Pending p) {
-            pending.add(p);
-            bytes += p.length;
+        void add(Batch b) {
+            pending.add(b);
+            bytes += b.length;
         }
 
-        synchronized void done(Pending p, WriteBehind owner) {
-            pending.remove(p);
-            bytes -= p.length;
+        /** Records b answered; returns the gathered batch to send now that the path went idle, or null. */
+        synchronized Batch done(Batch b, WriteBehind owner) {
+            pending.remove(b);
+            bytes -= b.length;
+            Batch next = null;
             if (pending.isEmpty()) {
-                retired = true;
-                owner.inFlight.remove(path, this);
+                if (gather != null) {
+                    next = gather;
+                    gather = null;
+                    add(next);
+                } else {
+                    retired = true;
+                    owner.inFlight.remove(path, this);
+                }
             }
             notifyAll();
+            return next;
         }
     }
 }
