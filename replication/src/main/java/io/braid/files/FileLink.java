@@ -68,6 +68,8 @@ public final class FileLink implements AutoCloseable {
     // What the peer changed while it led and this brick was away, still to be pulled here.
     private final Map<String, DirtyEntry> pulls = new ConcurrentSkipListMap<>();
     private final ReentrantLock healLock = new ReentrantLock(); // one heal of a path at a time
+    private static final long PULL_BATCH = 64L << 20;
+    private volatile String pulling; // the path being pulled from the peer, or null
 
     private record Pending(CompletableFuture<FileAck> ack, List<DirtyEntry> changes, long sentNanos) {}
 
@@ -355,6 +357,12 @@ public final class FileLink implements AutoCloseable {
         return !split.isEmpty() && split.containsKey(path);
     }
 
+    /** Whether path (brick-relative) is being pulled from the peer now: clients wait for it to end. */
+    public boolean pulling(String path) {
+        String p = pulling;
+        return p != null && DirtyIndex.under(path, p);
+    }
+
     /** Paths the peer changed that this brick still lacks ("/a/b"). */
     public List<String> pendingPulls() {
         List<String> out = new ArrayList<>();
@@ -410,29 +418,49 @@ public final class FileLink implements AutoCloseable {
         List<String> missing = new ArrayList<>();
         boolean needsWhole = false;
         long bytes = 0;
-        primary.order().lock();
+        // Items are read from the network without the order lock (mutations are answered on the
+        // event loop, which must never wait for the network) and applied under it, a batch of up
+        // to PULL_BATCH bytes at a time. A file bigger than that is refused to clients between
+        // batches (see pulling()), so no acknowledged write lands between two of its chunks.
+        pulling = path;
         try {
-            while (items.hasNext()) {
-                HealItem h = items.next();
-                if (!exact && h.getListComplete()) h = h.toBuilder().setListComplete(false).clearNames().build();
-                bytes += h.getSerializedSize();
-                FileAck.Builder ack = FileAck.newBuilder();
-                try {
-                    applier.apply(h, ack);
-                } catch (FsError e) {
-                    throw new IOException("pull of /" + path + " from " + peer.brick() + ": " + e.getMessage(), e);
+            boolean more = true;
+            while (more) {
+                List<HealItem> batch = new ArrayList<>();
+                long size = 0;
+                while (size < PULL_BATCH && (more = items.hasNext())) {
+                    HealItem h = items.next();
+                    if (!exact && h.getListComplete()) h = h.toBuilder().setListComplete(false).clearNames().build();
+                    size += h.getSerializedSize();
+                    batch.add(h);
                 }
-                if (ack.getNeedsFull()) needsWhole = true;
-                for (String n : ack.getMissingList()) missing.add(path.isEmpty() ? n : path + "/" + n);
-            }
-            int changed = needsWhole ? DirtyIndex.ENTRY : flags & ~(DirtyIndex.FULL | DirtyIndex.CHECK);
-            for (FileLink l : primary.links()) {
-                if (l == this) continue;
-                l.dirty().mark(path, changed | (exact ? DirtyIndex.ENTRY | DirtyIndex.FULL : 0), List.of());
-                if (l.live()) l.drop("changes pulled from " + peer.brick() + " need healing");
+                bytes += size;
+                primary.order().lock();
+                try {
+                    for (HealItem h : batch) {
+                        FileAck.Builder ack = FileAck.newBuilder();
+                        try {
+                            applier.apply(h, ack);
+                        } catch (FsError e) {
+                            throw new IOException("pull of /" + path + " from " + peer.brick() + ": " + e.getMessage(), e);
+                        }
+                        if (ack.getNeedsFull()) needsWhole = true;
+                        for (String n : ack.getMissingList()) missing.add(path.isEmpty() ? n : path + "/" + n);
+                    }
+                    if (!more) {
+                        int changed = needsWhole ? DirtyIndex.ENTRY : flags & ~(DirtyIndex.FULL | DirtyIndex.CHECK);
+                        for (FileLink l : primary.links()) {
+                            if (l == this) continue;
+                            l.dirty().mark(path, changed | (exact ? DirtyIndex.ENTRY | DirtyIndex.FULL : 0), List.of());
+                            if (l.live()) l.drop("changes pulled from " + peer.brick() + " need healing");
+                        }
+                    }
+                } finally {
+                    primary.order().unlock();
+                }
             }
         } finally {
-            primary.order().unlock();
+            pulling = null;
         }
         if (needsWhole && (flags & DirtyIndex.ENTRY) == 0) bytes += pull(path, DirtyIndex.ENTRY, null, exact);
         for (String m : missing) bytes += pull(m, DirtyIndex.ENTRY, null, true);

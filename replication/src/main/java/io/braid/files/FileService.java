@@ -81,8 +81,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             }
             String split = splitBrain(p, req);
             if (split != null) {
-                reply(out, FileOps.error(Errno.EIO, "/" + split + " is in split-brain: see 'volume heal "
-                        + req.getVolume() + " info split-brain'"));
+                reply(out, FileOps.error(Errno.EIO, split));
                 return;
             }
             if (req.getOpCase() == FileRequest.OpCase.LOCK) {
@@ -100,8 +99,9 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
     }
 
     /**
-     * The path of req that is in split-brain, or null. Looking a name up, its attributes and a
-     * directory's listing still work (as in GlusterFS); opening, reading and changing it fail.
+     * Why req is refused: a path of it is in split-brain (or being pulled from a peer), or null.
+     * Looking a name up, its attributes and a directory's listing still work (as in GlusterFS);
+     * opening, reading and changing it fail.
      */
     private static String splitBrain(FilePrimary p, FileRequest req) {
         switch (req.getOpCase()) {
@@ -112,14 +112,19 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         }
         for (FileLink l : p.links()) {
             String a = FileOps.normalize(FileOps.pathOf(req));
-            if (l.inSplitBrain(a)) return a;
+            if (l.inSplitBrain(a)) return splitMessage(req, a);
+            if (l.pulling(a)) return "/" + a + " is being healed from " + l.brick() + ": try again";
             if (req.getOpCase() == FileRequest.OpCase.RENAME || req.getOpCase() == FileRequest.OpCase.LINK) {
                 String b = FileOps.normalize(req.getOpCase() == FileRequest.OpCase.RENAME ? req.getRename().getTo()
                         : req.getLink().getTo());
-                if (l.inSplitBrain(b)) return b;
+                if (l.inSplitBrain(b)) return splitMessage(req, b);
             }
         }
         return null;
+    }
+
+    private static String splitMessage(FileRequest req, String path) {
+        return "/" + path + " is in split-brain: see 'volume heal " + req.getVolume() + " info split-brain'";
     }
 
     private static void finish(StreamObserver<FileReply> out, FileReply rep, Throwable e) {
