@@ -5,7 +5,6 @@ import io.braid.config.PoolGroup;
 import io.braid.config.PoolState;
 import io.braid.nbd.BlockExport;
 import io.braid.proto.admin.HealBrick;
-import io.braid.proto.admin.HealProgress;
 import io.braid.proto.admin.HealReply;
 import io.braid.proto.admin.HealRequest;
 import io.braid.proto.admin.VerifyDifference;
@@ -94,10 +93,7 @@ public final class BlockCommands {
         Map<String, BrickState> states = volumes.gather(s, v);
         Map<String, PeerSync> peers = VolumeCommands.peerSync(states);
         HealReply.Builder out = HealReply.newBuilder().setVolume(v.getName());
-        long remaining = 0;
-        long total = 0;
-        double rate = 0;
-        boolean running = false;
+        ResyncProgress progress = new ResyncProgress();
         for (BrickRecord r : v.getBricksList()) {
             String name = r.getHost() + ":" + r.getPath();
             BrickState bs = states.get(r.getNodeUuid() + ":" + r.getPath());
@@ -105,23 +101,13 @@ public final class BlockCommands {
             PeerSync ps = peers.get(name);
             long dirty = ps == null ? 0 : ps.getOutOfSyncBytes();
             boolean split = ps != null && ps.getSplitBrain();
-            long entries = v.getType() == VolumeType.BLOCK ? dirty / BlockImage.BLOCK : ps == null ? 0 : ps.getEntries();
             HealBrick.Builder b = HealBrick.newBuilder().setName(name).setConnected(connected)
-                    .setEntries(entries).setOutOfSyncBytes(dirty).setSplitBrain(split ? 1 : 0)
+                    .setEntries(dirty / BlockImage.BLOCK).setOutOfSyncBytes(dirty).setSplitBrain(split ? 1 : 0)
                     .setStatus(!connected ? "Transport endpoint is not connected" : split ? "split-brain" : "Connected");
             out.addBricks(b);
-            if (ps != null && ps.getResyncing()) {
-                running = true;
-                remaining += dirty;
-                total += ps.getResyncTotalBytes();
-                rate += ps.getResyncBytesPerSecond();
-            }
+            progress.add(ps);
         }
-        if (summary && running) {
-            double done = total <= 0 ? 0 : Math.max(0, Math.min(1, 1 - (double) remaining / total));
-            long eta = rate > 0 ? (long) Math.ceil(remaining / rate) : -1;
-            out.setProgress(HealProgress.newBuilder().setDone(done).setBytesRemaining(remaining).setEtaSeconds(eta));
-        }
+        if (summary && progress.running()) out.setProgress(progress.toProto());
         return out.build();
     }
 

@@ -2,7 +2,6 @@ package io.braid.rpc;
 
 import io.braid.config.PoolState;
 import io.braid.proto.admin.HealBrick;
-import io.braid.proto.admin.HealProgress;
 import io.braid.proto.admin.HealReply;
 import io.braid.proto.admin.HealRequest;
 import io.braid.proto.config.BrickRecord;
@@ -129,10 +128,7 @@ final class FileHeal {
         Map<String, Map<String, String>> split = new LinkedHashMap<>();
         Map<String, Long> entries = new LinkedHashMap<>();
         Map<String, Long> bytes = new LinkedHashMap<>();
-        long remaining = 0;
-        long total = 0;
-        double rate = 0;
-        boolean running = false;
+        ResyncProgress progress = new ResyncProgress();
         for (BrickRecord r : v.getBricksList()) {
             String name = r.getHost() + ":" + r.getPath();
             pending.put(name, new LinkedHashSet<>());
@@ -146,12 +142,7 @@ final class FileHeal {
             String self = r.getHost() + ":" + r.getPath();
             for (PeerSync ps : bs.getPeersList()) {
                 if (!pending.containsKey(ps.getBrick())) continue;
-                if (ps.getResyncing()) {
-                    running = true;
-                    remaining += ps.getOutOfSyncBytes();
-                    total += ps.getResyncTotalBytes();
-                    rate += ps.getResyncBytesPerSecond();
-                }
+                progress.add(ps);
                 pending.get(ps.getBrick()).addAll(ps.getPathsList());
                 entries.merge(ps.getBrick(), ps.getEntries(), Long::sum);
                 bytes.merge(ps.getBrick(), ps.getOutOfSyncBytes(), Long::sum);
@@ -182,11 +173,7 @@ final class FileHeal {
             }
             out.addBricks(b);
         }
-        if (action.equals("info-summary") && running) {
-            double done = total <= 0 ? 0 : Math.max(0, Math.min(1, 1 - (double) remaining / total));
-            long eta = rate > 0 ? (long) Math.ceil(remaining / rate) : -1;
-            out.setProgress(HealProgress.newBuilder().setDone(done).setBytesRemaining(remaining).setEtaSeconds(eta));
-        }
+        if (action.equals("info-summary") && progress.running()) out.setProgress(progress.toProto());
         return out.build();
     }
 }
