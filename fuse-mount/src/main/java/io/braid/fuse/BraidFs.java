@@ -245,13 +245,13 @@ public final class BraidFs extends FuseStubFS {
                 }
                 return res;
             }
-            return -ops.unlink(path).getErrno();
+            return rememberParent(path, ops.unlink(path));
         });
     }
 
     @Override
     public int rmdir(String path) {
-        return change("rmdir", path, () -> -ops.rmdir(path).getErrno());
+        return change("rmdir", path, () -> rememberParent(path, ops.rmdir(path)));
     }
 
     @Override
@@ -279,7 +279,7 @@ public final class BraidFs extends FuseStubFS {
                 hide(to, hidden);
             }
             ops.writes().drain(from);
-            int res = -ops.rename(from, to).getErrno();
+            int res = rememberParent(to, ops.rename(from, to));
             if (res == 0) {
                 kernelAttrs.renamed(from, to);
                 moved(from, to);
@@ -687,6 +687,26 @@ public final class BraidFs extends FuseStubFS {
         }
         if (reply.hasAttr()) {
             hints.changed(path, reply.getAttr(), ops.setOf(path));
+        }
+        rememberParent(path, reply);
+        return 0;
+    }
+
+    /**
+     * Keeps the attributes of path's directory that a create, unlink, rename... returned: the
+     * kernel dropped its own copy with the change and asks for them next (to check permissions for
+     * the next name in it), and is answered without another call. Only with one replica set: with
+     * several, each holds its own copy of the directory and the change was made on one of them.
+     */
+    private int rememberParent(String path, FileReply reply) {
+        if (reply.getErrno() != 0) {
+            return -reply.getErrno();
+        }
+        if (reply.hasParent()) {
+            if (ops.sets() == 1) {
+                int slash = path.lastIndexOf('/');
+                hints.changed(slash <= 0 ? "/" : path.substring(0, slash), reply.getParent(), 0);
+            }
         }
         return 0;
     }

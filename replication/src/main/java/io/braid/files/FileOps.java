@@ -210,6 +210,18 @@ final class FileOps {
         } catch (FsError e) {
             return new Applied(error(e.errno(), e.getMessage()), List.of(), List.of());
         }
+        // The directory's new attributes: the mount answers the kernel's next getattr of it
+        // (its attributes were dropped by the change) without asking again.
+        String dir = switch (r.getOpCase()) {
+            case CREATE, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK -> parentOf(normalize(pathOf(r)));
+            case RENAME -> parentOf(normalize(r.getRename().getTo()));
+            case LINK -> parentOf(normalize(r.getLink().getTo()));
+            default -> null;
+        };
+        if (dir != null) {
+            Attr parent = attrOrNull(s, dir);
+            if (parent != null) b.setParent(parent);
+        }
         return new Applied(b.build(), changes, times);
     }
 
