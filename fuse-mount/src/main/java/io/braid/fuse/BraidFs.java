@@ -73,6 +73,8 @@ public final class BraidFs extends FuseStubFS {
         final WriteBehind.ErrorSlot errors;
         volatile String path;
         volatile boolean hidden;
+        /** The whole file as a read-only open found it, for the reads that follow; null once it may have changed here. */
+        volatile ByteString content;
 
         OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors, String path) {
             this.flags = flags;
@@ -351,7 +353,8 @@ public final class BraidFs extends FuseStubFS {
             if (readOnly && (flags & O_ACCMODE) != O_RDONLY) {
                 return -Errno.EROFS;
             }
-            FileReply reply = ops.open(path, flags & O_ACCMODE);
+            boolean readOnly = (flags & O_ACCMODE) == O_RDONLY && (flags & O_DIRECT) == 0;
+            FileReply reply = ops.open(path, flags & O_ACCMODE, readOnly ? MAX_IO : 0);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
@@ -374,7 +377,12 @@ public final class BraidFs extends FuseStubFS {
                 }
                 directIo(fi);
             }
-            fi.fh.set(newHandle(flags, path));
+            long fh = newHandle(flags, path);
+            if (readOnly && reply.hasAttr() && reply.getAttr().getSize() > 0
+                    && reply.getData().size() == reply.getAttr().getSize()) {
+                files.get(fh).content = reply.getData();
+            }
+            fi.fh.set(fh);
             return 0;
         });
     }
@@ -401,6 +409,16 @@ public final class BraidFs extends FuseStubFS {
     public int read(String given, Pointer buf, long size, long offset, FuseFileInfo fi) {
         String path = pathOf(given, fi);
         return guard("read", path, () -> {
+            OpenFile file = files.get(fi.fh.get());
+            ByteString content = file == null ? null : file.content;
+            if (content != null) {
+                // the file as this open found it (close-to-open: what was closed before the open)
+                int n = (int) Math.max(0, Math.min(size, content.size() - offset));
+                if (n > 0) {
+                    buf.put(0, content.substring((int) offset, (int) offset + n).toByteArray(), 0, n);
+                }
+                return n;
+            }
             FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE));
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
@@ -593,6 +611,22 @@ public final class BraidFs extends FuseStubFS {
         return fh;
     }
 
+    /** A change of path on this mount: its open files read from the servers again. */
+    private void forgetContent(String path) {
+        synchronized (openNames) {
+            java.util.Set<Long> s = openNames.get(path);
+            if (s == null) {
+                return;
+            }
+            for (long fh : s) {
+                OpenFile f = files.get(fh);
+                if (f != null) {
+                    f.content = null;
+                }
+            }
+        }
+    }
+
     /** The path libfuse gave, or, for a file unlinked while open (no path), the name its handle has now. */
     private String pathOf(String given, FuseFileInfo fi) {
         if (given != null) {
@@ -772,6 +806,7 @@ public final class BraidFs extends FuseStubFS {
             return -Errno.EROFS;
         }
         hints.changing(path);
+        forgetContent(path);
         return guard(op, path, body);
     }
 

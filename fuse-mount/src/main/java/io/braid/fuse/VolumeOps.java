@@ -134,11 +134,17 @@ final class VolumeOps {
     }
 
     FileReply open(String path, int flags) {
+        return open(path, flags, 0);
+    }
+
+    /** Opens path; a read-only open of a file of at most prefetch bytes also returns its content. */
+    FileReply open(String path, int flags, int prefetch) {
         if (nameTooLong(path)) {
             return error(Errno.ENAMETOOLONG);
         }
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setOpen(Open.newBuilder().setPath(path).setFlags(flags)));
+        return call(setOf(path), FileRequest.newBuilder().setOpen(Open.newBuilder().setPath(path).setFlags(flags)
+                .setPrefetch(prefetch)));
     }
 
     FileReply getxattr(String path, String name) {

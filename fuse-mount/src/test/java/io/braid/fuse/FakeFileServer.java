@@ -210,7 +210,12 @@ final class FakeFileServer implements AutoCloseable {
                         if (splitBrain.contains(p)) {
                             return error(Errno.EIO, "split-brain");
                         }
-                        b.setAttr(s.open(r.getOpen().getPath(), r.getOpen().getFlags()));
+                        var a = s.open(r.getOpen().getPath(), r.getOpen().getFlags());
+                        b.setAttr(a);
+                        if ((r.getOpen().getFlags() & 3) == 0 && (a.getMode() & 0170000) == 0100000 && a.getSize() > 0
+                                && a.getSize() <= r.getOpen().getPrefetch()) {
+                            b.setData(s.read(r.getOpen().getPath(), 0, (int) a.getSize())); // as braidd does
+                        }
                     }
                     case CREATE -> {
                         var c = r.getCreate();

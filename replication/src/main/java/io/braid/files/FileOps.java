@@ -78,7 +78,16 @@ final class FileOps {
                 case GETXATTR -> b.setData(ByteString.copyFrom(
                         s.getxattr(r.getGetxattr().getPath(), r.getGetxattr().getName())));
                 case LISTXATTR -> b.addAllNames(s.listxattr(r.getListxattr().getPath()));
-                case OPEN -> b.setAttr(s.open(r.getOpen().getPath(), r.getOpen().getFlags()));
+                case OPEN -> {
+                    var o = r.getOpen();
+                    Attr a = s.open(o.getPath(), o.getFlags());
+                    b.setAttr(a);
+                    long size = a.getSize();
+                    if ((o.getFlags() & 3) == 0 && (a.getMode() & 0170000) == 0100000 && size > 0
+                            && size <= Math.min(o.getPrefetch(), 1 << 20)) {
+                        b.setData(s.read(o.getPath(), 0, (int) size));
+                    }
+                }
                 default -> {
                     return error(Errno.EINVAL, "not a read: " + r.getOpCase());
                 }
