@@ -240,8 +240,7 @@ public final class BraidFs extends FuseStubFS {
                 if (hidden == null) {
                     return -Errno.EIO;
                 }
-                ops.writes().drain(path);
-                int res = -ops.rename(path, hidden).getErrno();
+                int res = -ops.rename(path, hidden).getErrno(); // rename drains path's writes first
                 if (res == 0) {
                     hide(path, hidden);
                 }
@@ -274,13 +273,11 @@ public final class BraidFs extends FuseStubFS {
                 // The file renamed over is open here: it keeps a second name first, so that the
                 // rename itself stays one atomic step on the server and the open file stays readable.
                 String hidden = hiddenName(to);
-                if (hidden == null || ops.link(to, hidden).getErrno() != 0) {
+                if (hidden == null || ops.link(to, hidden).getErrno() != 0) { // link drains to's writes first
                     return -Errno.EIO;
                 }
-                ops.writes().drain(to);
                 hide(to, hidden);
             }
-            ops.writes().drain(from);
             int res = rememberParent(to, ops.rename(from, to));
             if (res == 0) {
                 kernelAttrs.renamed(from, to);

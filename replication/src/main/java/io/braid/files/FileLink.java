@@ -357,6 +357,11 @@ public final class FileLink implements AutoCloseable {
         return !split.isEmpty() && split.containsKey(path);
     }
 
+    /** Whether some path is in split-brain with this peer or being pulled from it now. */
+    public boolean refusesSome() {
+        return pulling != null || !split.isEmpty();
+    }
+
     /** Whether path (brick-relative) is being pulled from the peer now: clients wait for it to end. */
     public boolean pulling(String path) {
         String p = pulling;

@@ -131,19 +131,29 @@ public final class FilePrimary implements AutoCloseable {
         return apply(req);
     }
 
+    /**
+     * Under the order lock, before a mutation is applied: the first answer of a retried request,
+     * NOT_PRIMARY once closed, ENOTCONN without quorum; null to go on.
+     */
+    private CompletableFuture<FileReply> answeredOrRefused(FileRequest req) {
+        FileReply cached = replica.replies().get(req.getClient(), req.getId());
+        if (cached != null) return CompletableFuture.completedFuture(cached);
+        if (closed) return CompletableFuture.failedFuture(new NotPrimaryException());
+        if (!quorum()) {
+            return CompletableFuture.completedFuture(FileOps.error(Errno.ENOTCONN,
+                    "quorum not met for volume " + view.volume() + " (cluster.quorum-type " + view.options().quorumType() + ")"));
+        }
+        return null;
+    }
+
     private CompletableFuture<FileReply> apply(FileRequest req) {
         if (req.getOpCase() == FileRequest.OpCase.FSYNC) return fsync(req);
         List<CompletableFuture<Void>> acks = new ArrayList<>();
         FileReply reply;
         order.lock();
         try {
-            FileReply cached = replica.replies().get(req.getClient(), req.getId());
-            if (cached != null) return CompletableFuture.completedFuture(cached);
-            if (closed) return CompletableFuture.failedFuture(new NotPrimaryException());
-            if (!quorum()) {
-                return CompletableFuture.completedFuture(FileOps.error(Errno.ENOTCONN,
-                        "quorum not met for volume " + view.volume() + " (cluster.quorum-type " + view.options().quorumType() + ")"));
-            }
+            CompletableFuture<FileReply> early = answeredOrRefused(req);
+            if (early != null) return early;
             FileStore store = replica.store();
             FileOps.Applied a = FileOps.apply(store, req, false);
             reply = a.reply();
@@ -192,13 +202,8 @@ public final class FilePrimary implements AutoCloseable {
         long mine;
         order.lock();
         try {
-            FileReply cached = replica.replies().get(req.getClient(), req.getId());
-            if (cached != null) return CompletableFuture.completedFuture(cached);
-            if (closed) return CompletableFuture.failedFuture(new NotPrimaryException());
-            if (!quorum()) {
-                return CompletableFuture.completedFuture(FileOps.error(Errno.ENOTCONN,
-                        "quorum not met for volume " + view.volume() + " (cluster.quorum-type " + view.options().quorumType() + ")"));
-            }
+            CompletableFuture<FileReply> early = answeredOrRefused(req);
+            if (early != null) return early;
             mine = ++seq;
             FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(req).setCommitted(committed()).build();
             for (FileLink l : links) {

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@link FilePrimary}; as secondary it applies the primary's stream in order: mutations exactly as
  * the primary applied them, and heal items. The role follows the configuration store, as for
  * block replicas. Its metadata store keeps {@code file/synced} (the brick has been whole once),
- * {@code file/last-epoch}, {@code fresync/last}, the recent log and the dirty indexes.
+ * {@code file/last-epoch}, {@code file/led-epoch} (the last epoch it served as primary),
+ * {@code fresync/last}, the recent log and the dirty indexes.
  */
 public final class FileReplica implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FileReplica.class);
@@ -264,16 +265,6 @@ public final class FileReplica implements AutoCloseable {
         }
     }
 
-    /** The primary whose stream this brick followed last, or "". */
-    String lastFrom() {
-        try {
-            String s = meta.getString("file/last-from");
-            return s == null ? "" : s;
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
     long lastEpoch() {
         try {
             String s = meta.getString("file/last-epoch");
@@ -333,7 +324,6 @@ public final class FileReplica implements AutoCloseable {
                         from = o.getPrimaryBrick();
                         receiver = this;
                         meta.put("file/last-epoch", Long.toString(epoch).getBytes(StandardCharsets.UTF_8));
-                        meta.put("file/last-from", from.getBytes(StandardCharsets.UTF_8));
                         return; // no ack for open
                     }
                     case MUTATION -> {

@@ -60,34 +60,34 @@ public final class FileReplicationService extends FileReplicationGrpc.FileReplic
 
     @Override
     public void forget(ForgetRequest req, StreamObserver<ForgetReply> out) {
-        work.execute(() -> {
-            try {
-                FileReplica r = replica(req.getTargetBrick());
-                if (!req.getVolumeId().equals(r.view().volumeId())) {
-                    throw Status.FAILED_PRECONDITION.withDescription("volume id mismatch").asRuntimeException();
-                }
-                r.forget(req.getPrimaryBrick(), req.getPathsList(), req.getSubtree());
-                out.onNext(ForgetReply.getDefaultInstance());
-                out.onCompleted();
-            } catch (StatusRuntimeException e) {
-                fail(out, e);
-            } catch (Exception e) {
-                fail(out, Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+        unary(out, () -> {
+            FileReplica r = replica(req.getTargetBrick());
+            if (!req.getVolumeId().equals(r.view().volumeId())) {
+                throw Status.FAILED_PRECONDITION.withDescription("volume id mismatch").asRuntimeException();
             }
+            r.forget(req.getPrimaryBrick(), req.getPathsList(), req.getSubtree());
+            return ForgetReply.getDefaultInstance();
         });
     }
 
     @Override
     public void resolve(ResolveRequest req, StreamObserver<ResolveReply> out) {
+        unary(out, () -> {
+            FileReplica r = registry.replica(req.getVolume(), req.getSet());
+            FilePrimary p = r == null ? null : r.primary();
+            if (p == null) {
+                throw Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume() + " set "
+                        + req.getSet() + " here").asRuntimeException();
+            }
+            return SplitBrains.resolve(p, req);
+        });
+    }
+
+    /** Answers a unary call on a worker thread: the reply, or the error as a status. */
+    private <T> void unary(StreamObserver<T> out, java.util.concurrent.Callable<T> body) {
         work.execute(() -> {
             try {
-                FileReplica r = registry.replica(req.getVolume(), req.getSet());
-                FilePrimary p = r == null ? null : r.primary();
-                if (p == null) {
-                    throw Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume() + " set "
-                            + req.getSet() + " here").asRuntimeException();
-                }
-                out.onNext(SplitBrains.resolve(p, req));
+                out.onNext(body.call());
                 out.onCompleted();
             } catch (StatusRuntimeException e) {
                 fail(out, e);

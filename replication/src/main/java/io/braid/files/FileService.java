@@ -110,15 +110,19 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             }
             default -> { }
         }
+        boolean any = false;
+        for (FileLink l : p.links()) any |= l.refusesSome();
+        if (!any) return null; // the usual case: nothing to look up
+        String a = FileOps.normalize(FileOps.pathOf(req));
+        String b = switch (req.getOpCase()) {
+            case RENAME -> FileOps.normalize(req.getRename().getTo());
+            case LINK -> FileOps.normalize(req.getLink().getTo());
+            default -> null;
+        };
         for (FileLink l : p.links()) {
-            String a = FileOps.normalize(FileOps.pathOf(req));
             if (l.inSplitBrain(a)) return splitMessage(req, a);
             if (l.pulling(a)) return "/" + a + " is being healed from " + l.brick() + ": try again";
-            if (req.getOpCase() == FileRequest.OpCase.RENAME || req.getOpCase() == FileRequest.OpCase.LINK) {
-                String b = FileOps.normalize(req.getOpCase() == FileRequest.OpCase.RENAME ? req.getRename().getTo()
-                        : req.getLink().getTo());
-                if (l.inSplitBrain(b)) return splitMessage(req, b);
-            }
+            if (b != null && l.inSplitBrain(b)) return splitMessage(req, b);
         }
         return null;
     }

@@ -483,23 +483,15 @@ public final class FileStore implements AutoCloseable {
      * leaves the time as it is (UTIME_OMIT). A symlink's own times are set, never its target's.
      */
     public Attr utimens(String path, long atimeNs, long mtimeNs) throws FsError {
-        BrickPath p = lookup(path, "utimens");
-        Scratch s = Scratch.get();
-        timespec(s.small, Scratch.TIMES, atimeNs);
-        timespec(s.small, Scratch.TIMES + 16, mtimeNs);
-        int dir = brick.parentOf(p, "utimens");
-        try {
-            if (C.utimensat(dir, p.name, s.smallAddress + Scratch.TIMES, AT_SYMLINK_NOFOLLOW) != 0) {
-                throw brick.error("utimens", p);
-            }
-            return brick.lstat(dir, p.name, "utimens", p);
-        } finally {
-            brick.release(dir);
-        }
+        return setTimes(path, atimeNs, mtimeNs, true);
     }
 
     /** {@link #utimens} without reading the attributes back: a secondary copying the primary's times. */
     public void setTimes(String path, long atimeNs, long mtimeNs) throws FsError {
+        setTimes(path, atimeNs, mtimeNs, false);
+    }
+
+    private Attr setTimes(String path, long atimeNs, long mtimeNs, boolean readBack) throws FsError {
         BrickPath p = lookup(path, "utimens");
         Scratch s = Scratch.get();
         timespec(s.small, Scratch.TIMES, atimeNs);
@@ -509,6 +501,7 @@ public final class FileStore implements AutoCloseable {
             if (C.utimensat(dir, p.name, s.smallAddress + Scratch.TIMES, AT_SYMLINK_NOFOLLOW) != 0) {
                 throw brick.error("utimens", p);
             }
+            return readBack ? brick.lstat(dir, p.name, "utimens", p) : null;
         } finally {
             brick.release(dir);
         }
