@@ -3,7 +3,7 @@
 # through FUSE on this machine, with the same workloads, and how fast a returning brick heals.
 #
 #   stress-tests/file-bench.sh [--runtime SECONDS] [--only WORKLOAD[,WORKLOAD...]] [--keep]
-#                              [--braid-only | --gluster-only]
+#                              [--braid-only | --gluster-only] [--no-warmup]
 #
 # GlusterFS: a private glusterd (its own glusterd.vol, working and run directories in the temp
 # directory: /var/lib/glusterd is not used), volume "gvbench", replica 3, three bricks on
@@ -11,7 +11,8 @@
 # volume "bench", replica 3, `braid mount 127.0.0.51:/bench DIR`. GlusterFS runs all its
 # workloads first and is torn down, then Braid, so each runs alone on the machine. Then one table:
 # the figures and Braid/GlusterFS ratios, >1 always meaning Braid is better (for times and bytes
-# the ratio is GlusterFS/Braid). A side that cannot be set up (e.g. "Braid: mount failed: ...")
+# the ratio is GlusterFS/Braid). Before its first workload each side gets the same unmeasured
+# warm-up (--no-warmup skips it). A side that cannot be set up (e.g. "Braid: mount failed: ...")
 # is reported and the other side still runs. Everything it starts is stopped by PID (or found by
 # its command line, which names the temp directory), its mounts unmounted, and the temp directory
 # removed, when it exits (also on failure or Ctrl-C). See stress-tests/README.md.
@@ -25,6 +26,7 @@ top="$(cd "$here/.." && pwd)"
 runtime=15
 ramp=2
 keep=0
+warmup=1
 only=""
 sides=(gluster braid)
 usage() {
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --only) only="${2:?--only needs a workload}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
     --keep) keep=1; shift ;;
+    --no-warmup) warmup=0; shift ;;
     --braid-only) sides=(braid); shift ;;
     --gluster-only) sides=(gluster); shift ;;
     -h|--help) usage 0 ;;
@@ -404,6 +407,26 @@ fio_error() { # side, name: fio's error code in its JSON, or the exit message
 }
 
 # ---- the workloads: side, mount point ----
+
+# The same unmeasured warm-up on both sides before the first workload: servers are long-running
+# daemons, and Braid's are JVMs whose JIT compiles the hot paths only after some thousands of
+# operations (a cold JVM ran the small-file phases at a quarter to half their warm speed).
+# GlusterFS gets exactly the same steps. --no-warmup skips it.
+wl_warmup() {
+  local side="$1" mnt="$2" i
+  for i in 1 2; do
+    bounded $((4 * phase_limit + 120)) python3 "$work/smallfile.py" "$mnt/warmup" "$small_files" "$small_size" "$phase_limit" \
+      >"$work/results/$side-warmup.out" 2>&1 || true
+    bounded 120 rm -rf "$mnt/warmup" || true
+  done
+  mkdir -p "$mnt/fio"
+  bounded 60 fio --name=warm --directory="$mnt/fio" --filename=warm.dat --ioengine=psync --fallocate=none \
+    --rw=randrw --bs=4k --size=16M --fsync=16 --time_based --runtime=5 >/dev/null 2>&1 || true
+  bounded 60 fio --name=warm --directory="$mnt/fio" --filename=warm.dat --ioengine=psync --fallocate=none \
+    --rw=write --bs=1M --size=64M --end_fsync=1 >/dev/null 2>&1 || true
+  rm -f "$mnt/fio/warm.dat"
+  log "  warm-up done (2 x $small_files small files, 5 s of 4k random I/O, 64 MiB sequential; not measured)"
+}
 wl_smallfile() {
   local side="$1" mnt="$2" rc=0
   bounded $((4 * phase_limit + 120)) python3 "$work/smallfile.py" "$mnt/smallfile" "$small_files" "$small_size" "$phase_limit" \
@@ -768,6 +791,10 @@ run_side() { # side
     return 0
   fi
   local m0 o0 c0 m1 o1
+  if [ "$warmup" = 1 ]; then
+    log "$label: warm-up"
+    wl_warmup "$side" "$mnt"
+  fi
   for w in "${all_workloads[@]}"; do
     [ -n "${want[$w]:-}" ] || continue
     log "$label: $w"

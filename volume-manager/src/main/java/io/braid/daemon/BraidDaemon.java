@@ -107,7 +107,10 @@ public final class BraidDaemon implements AutoCloseable {
                     // mounts ping every few seconds to notice a dead server quickly
                     .permitKeepAliveTime(1, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .callExecutor(BraidDaemon::dataPlaneExecutor)
+                    // the method lookup runs on the transport thread too (the default executor would
+                    // hop to a pool thread and back for every call); calls that may block get a pool
+                    .directExecutor()
+                    .callExecutor(BraidDaemon::callExecutor)
                     .build();
             try {
                 server.start();
@@ -149,22 +152,26 @@ public final class BraidDaemon implements AutoCloseable {
         }
     }
 
+    /** Threads for the calls that may block: management, peers, handshakes, heal, sessions. */
+    private static final java.util.concurrent.ExecutorService CONTROL_CALLS = Executors.newCachedThreadPool(
+            new io.netty.util.concurrent.DefaultThreadFactory("grpc-control", true));
+
     /**
      * The replication streams, forwarded I/O and file volume calls run their callbacks on the
-     * transport's threads: they only touch the page cache or hand work to a primary engine (which
-     * never parks them), and a thread switch per message costs more than the work itself.
-     * Everything else uses gRPC's default pool.
+     * transport's threads (the server's executor is direct): they only touch the page cache or
+     * hand work to a primary engine (which never parks them), and a thread switch per message
+     * costs more than the work itself. Everything else runs on {@link #CONTROL_CALLS}.
      */
-    private static <ReqT, RespT> java.util.concurrent.Executor dataPlaneExecutor(io.grpc.ServerCall<ReqT, RespT> call,
-                                                                                io.grpc.Metadata headers) {
+    private static <ReqT, RespT> java.util.concurrent.Executor callExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+                                                                           io.grpc.Metadata headers) {
         String method = call.getMethodDescriptor().getFullMethodName();
         if (method.equals(io.braid.proto.replication.ReplicationGrpc.getReplicateMethod().getFullMethodName())
                 || method.equals(io.braid.proto.replication.ReplicationGrpc.getBlockIoMethod().getFullMethodName())
                 || method.equals(io.braid.proto.filerep.FileReplicationGrpc.getReplicateMethod().getFullMethodName())
                 || method.equals(io.braid.proto.file.FileIoGrpc.getCallMethod().getFullMethodName())) {
-            return Runnable::run;
+            return null; // stays direct
         }
-        return null;
+        return CONTROL_CALLS;
     }
 
     private static String rootMessage(Throwable e) {
