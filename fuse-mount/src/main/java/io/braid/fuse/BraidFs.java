@@ -492,13 +492,13 @@ public final class BraidFs extends FuseStubFS {
     public int fsync(String given, int isdatasync, FuseFileInfo fi) {
         String path = pathOf(given, fi);
         return guard("fsync", path, () -> {
-            ops.writes().drain(path);
+            FileReply r = ops.fsync(path, isdatasync != 0); // waits for path's writes too
             OpenFile file = files.get(fi.fh.get());
             int earlier = file == null ? 0 : file.errors.take();
             if (earlier != 0) {
                 return -earlier;
             }
-            return -ops.fsync(path, isdatasync != 0).getErrno();
+            return -r.getErrno();
         });
     }
 

@@ -109,14 +109,27 @@ public final class VolumeClient implements AutoCloseable {
 
     /** Sends request to the replica set; the future always completes normally. */
     public CompletableFuture<FileReply> callAsync(int set, FileRequest.Builder request) {
+        return callAsync(set, request, 0);
+    }
+
+    /**
+     * Sends request to the replica set under request id {@code id} (from {@link #nextId}), or a
+     * new one when 0; the future always completes normally.
+     */
+    CompletableFuture<FileReply> callAsync(int set, FileRequest.Builder request, long id) {
         FileRequest.OpCase op = request.getOpCase();
         boolean retriedSafely = readsOnly(request);
-        FileRequest built = request.setVolume(volume).setSet(set).setClient(clientId)
-                .setId(retriedSafely ? 0 : requestIds.incrementAndGet()).build();
+        id = retriedSafely ? 0 : id != 0 ? id : requestIds.incrementAndGet();
+        FileRequest built = request.setVolume(volume).setSet(set).setClient(clientId).setId(id).build();
         boolean waits = op == FileRequest.OpCase.LOCK && request.getLock().getCmd() == Lock.Cmd.SETLKW;
         Attempts a = new Attempts(built, replicaReadable(op), waits);
         a.run();
         return a.result;
+    }
+
+    /** A request id for a mutation the caller must name later (see {@link #callAsync(int, FileRequest.Builder, long)}). */
+    long nextId() {
+        return requestIds.incrementAndGet();
     }
 
     /** Operations whose repetition changes nothing: the server need not remember their result. */

@@ -48,9 +48,11 @@ final class WriteBehind {
 
     private final VolumeClient client;
     private final Map<String, PathWrites> inFlight = new ConcurrentHashMap<>();
+    private final java.util.function.LongSupplier ids;
 
     WriteBehind(VolumeClient client) {
         this.client = client;
+        this.ids = client::nextId;
     }
 
     /**
@@ -66,7 +68,7 @@ final class WriteBehind {
         }
         Batch mine = null; // once set, this write is in it (gathered or alone)
         while (true) {
-            PathWrites q = inFlight.computeIfAbsent(path, PathWrites::new);
+            PathWrites q = inFlight.computeIfAbsent(path, p -> new PathWrites(p, ids));
             Batch out = null;
             boolean last = false;
             synchronized (q) {
@@ -142,7 +144,7 @@ final class WriteBehind {
     private void send(PathWrites queue, Batch b) {
         FileRequest.Builder req = FileRequest.newBuilder()
                 .setWrite(Write.newBuilder().setPath(b.path).setOffset(b.offset).setData(b.data()));
-        client.callAsync(b.set, req).whenComplete((reply, t) -> {
+        client.callAsync(b.set, req, b.id).whenComplete((reply, t) -> {
             int e = t != null ? Errno.EIO : failure(reply, b.length);
             if (e != 0) {
                 b.errors.record(e);
@@ -162,12 +164,31 @@ final class WriteBehind {
         return reply.getWritten() == length ? 0 : Errno.EIO;
     }
 
-    /** Sends what is gathered for path and waits until every write sent for it has been answered. */
-    void drain(String path) {
+    /**
+     * Sends what is gathered for path, without waiting for the answers.
+     *
+     * @return the request ids of path's writes in flight (each sent, or about to be by its writer)
+     */
+    List<Long> sendGathered(String path) {
         PathWrites q = inFlight.get(path);
         if (q == null) {
-            return;
+            return List.of();
         }
+        boolean interrupted = pushGathered(q);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (q) {
+            List<Long> ids = new ArrayList<>(q.pending.size());
+            for (Batch b : q.pending) {
+                ids.add(b.id);
+            }
+            return ids;
+        }
+    }
+
+    /** Sends what is gathered for q's path once there is room; whether the wait was interrupted. */
+    private boolean pushGathered(PathWrites q) {
         boolean interrupted = false;
         Batch out = null;
         synchronized (q) {
@@ -187,6 +208,16 @@ final class WriteBehind {
         if (out != null) {
             send(q, out);
         }
+        return interrupted;
+    }
+
+    /** Sends what is gathered for path and waits until every write sent for it has been answered. */
+    void drain(String path) {
+        PathWrites q = inFlight.get(path);
+        if (q == null) {
+            return;
+        }
+        boolean interrupted = pushGathered(q);
         synchronized (q) {
             while (!q.pending.isEmpty() || q.gather != null) {
                 try {
@@ -227,6 +258,7 @@ final class WriteBehind {
         final ErrorSlot errors;
         private ByteString data;
         int length;
+        long id; // the request id, from when it joins the path's writes in flight
 
         Batch(String path, int set, long offset, ByteString data, ErrorSlot errors) {
             this.path = path;
@@ -262,13 +294,15 @@ final class WriteBehind {
      */
     private static final class PathWrites {
         final String path;
+        final java.util.function.LongSupplier ids;
         final List<Batch> pending = new ArrayList<>(MAX_WRITES);
         Batch gather;
         long bytes;
         boolean retired;
 
-        PathWrites(String path) {
+        PathWrites(String path, java.util.function.LongSupplier ids) {
             this.path = path;
+            this.ids = ids;
         }
 
         boolean hasRoomFor(Batch b) {
@@ -291,6 +325,9 @@ final class WriteBehind {
         }
 
         void add(Batch b) {
+            if (b.id == 0) {
+                b.id = ids.getAsLong();
+            }
             pending.add(b);
             bytes += b.length;
         }

@@ -387,6 +387,46 @@ class BraidFsTest {
     }
 
     @Test
+    void anFsyncLeavesWithTheWritesItCoversAndGoesAgainIfOneWasNotAppliedYet() throws Exception {
+        Path f = rw.path("pipelined");
+        Files.writeString(f, "");
+        server.received.clear();
+        server.gate = new java.util.concurrent.CountDownLatch(1);
+        server.held = r -> r.getOpCase() == FileRequest.OpCase.WRITE;
+        java.util.concurrent.CompletableFuture<Void> synced = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap("data".getBytes(StandardCharsets.UTF_8)));
+                ch.force(false);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try {
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (server.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.FSYNC)) {
+                assertTrue(System.nanoTime() < deadline, "no fsync sent while its write was held");
+                Thread.sleep(10);
+            }
+            FileRequest write = server.received.stream().filter(r -> r.getOpCase() == FileRequest.OpCase.WRITE)
+                    .findFirst().orElseThrow();
+            FileRequest first = server.received.stream().filter(r -> r.getOpCase() == FileRequest.OpCase.FSYNC)
+                    .findFirst().orElseThrow();
+            assertEquals(java.util.List.of(write.getId()), first.getFsync().getAfterList(), "the fsync names the write in flight");
+            Thread.sleep(200);
+            assertFalse(synced.isDone(), "fsync returned before its write was applied");
+        } finally {
+            server.held = r -> false;
+            server.gate.countDown();
+        }
+        synced.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        java.util.List<FileRequest> fsyncs = server.received.stream()
+                .filter(r -> r.getOpCase() == FileRequest.OpCase.FSYNC).toList();
+        assertEquals(2, fsyncs.size(), "refused once (EAGAIN: the write was not applied), then sent again");
+        assertEquals(0, fsyncs.get(1).getFsync().getAfterCount());
+        assertEquals("data", Files.readString(brick.resolve("pipelined")));
+    }
+
+    @Test
     void oneSetCostsOneCallPerOperation() throws IOException {
         Files.writeString(rw.path("counted"), "c");
         Files.createDirectory(rw.path("cdir"));

@@ -156,6 +156,14 @@ final class FakeFileServer implements AutoCloseable {
                 reply(out, replied.get(key));
                 return;
             }
+            if (r.getOpCase() == FileRequest.OpCase.FSYNC) {
+                for (long id : r.getFsync().getAfterList()) {
+                    if (!replied.containsKey(r.getClient() + "/" + id)) { // as a primary does
+                        reply(out, error(Errno.EAGAIN, "write " + id + " of this client is not applied here"));
+                        return;
+                    }
+                }
+            }
             if (r.getOpCase() == FileRequest.OpCase.LOCK) {
                 locks.get(r.getSet()).lock(r.getClient(), r.getLock()).whenComplete((rep, e) ->
                         reply(out, e == null ? rep : error(Errno.EIO, e.toString())));

@@ -195,7 +195,8 @@ public final class FilePrimary implements AutoCloseable {
      * An fsync changes nothing, so it needs no place in the recent log, and the bricks may run it
      * at once: the secondaries get it first, then this brick's fsync(2) runs on a helper thread
      * (never on the transport's). It covers every mutation applied before it here; the reply waits
-     * for this brick and every live secondary.
+     * for this brick and every live secondary. The client's writes it names in {@code after} must
+     * have been applied here before it (they were sent just before it, on the same connection).
      */
     private CompletableFuture<FileReply> fsync(FileRequest req) {
         List<CompletableFuture<Void>> acks = new ArrayList<>();
@@ -204,6 +205,13 @@ public final class FilePrimary implements AutoCloseable {
         try {
             CompletableFuture<FileReply> early = answeredOrRefused(req);
             if (early != null) return early;
+            for (long id : req.getFsync().getAfterList()) {
+                // a write it must cover has not been applied here (it failed, or went elsewhere)
+                if (replica.replies().get(req.getClient(), id) == null) {
+                    return CompletableFuture.completedFuture(FileOps.error(Errno.EAGAIN,
+                            "write " + id + " of this client is not applied here"));
+                }
+            }
             mine = ++seq;
             FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(req).setCommitted(committed()).build();
             for (FileLink l : links) {
