@@ -141,7 +141,7 @@ cur_job="" # the command `bounded` is waiting for
 # died may have been reused by another one by now). Every process this script starts does: the
 # daemons by their data directory, glusterd by its volfile, bricks and self-heal daemon by their
 # pid files (run directory), FUSE clients by their mount point.
-ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$work/"; }
+ours() { { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -qF "$work/"; } # gone meanwhile: not ours
 our_pids() { # every live process whose command line names the temp directory
   local p
   for p in /proc/[0-9]*; do

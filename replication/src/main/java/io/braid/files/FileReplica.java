@@ -196,6 +196,9 @@ public final class FileReplica implements AutoCloseable {
 
     // ---- secondary side ----
 
+    /** What this brick recorded for the primary at the last handshake, less what the primary has taken since. */
+    private volatile java.util.Set<String> owed = java.util.Set.of();
+
     public FileHelloReply handshake(FileHello req) {
         SetView v = view;
         if (!req.getVolumeId().equals(v.volumeId())) {
@@ -213,9 +216,13 @@ public final class FileReplica implements AutoCloseable {
                 .setLedEpoch(ledEpoch());
         r.addAllRecent(recent.before(Long.MAX_VALUE));
         try {
+            java.util.Set<String> owes = java.util.concurrent.ConcurrentHashMap.newKeySet();
             if (DirtyIndex.peersIn(meta).contains(req.getPrimaryBrick())) {
-                r.addAllDirtyForPrimary(new DirtyIndex(meta, req.getPrimaryBrick()).toProto());
+                List<DirtyEntry> mine = new DirtyIndex(meta, req.getPrimaryBrick()).toProto();
+                r.addAllDirtyForPrimary(mine);
+                for (DirtyEntry e : mine) owes.add(e.getPath());
             }
+            owed = owes;
         } catch (IOException e) {
             throw Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException();
         }
@@ -258,11 +265,23 @@ public final class FileReplica implements AutoCloseable {
     public void forget(String primaryBrick, List<String> paths, boolean subtree) throws IOException {
         if (!DirtyIndex.peersIn(meta).contains(primaryBrick)) return;
         DirtyIndex d = new DirtyIndex(meta, primaryBrick);
+        java.util.Set<String> owes = owed;
         for (String p : paths) {
             String path = FileOps.normalize(p);
             if (subtree) d.forgetUnder(path);
             else d.forget(path);
+            if (!owes.isEmpty()) owes.removeIf(o -> subtree ? DirtyIndex.under(o, path) : o.equals(path));
         }
+    }
+
+    /**
+     * Whether this brick changed path while it led and the primary has not taken the change yet
+     * (the path is in split-brain, or still to be pulled): then only the primary may answer reads
+     * of it, even with cluster.read-from-replicas on.
+     */
+    public boolean owesPrimary(String path) {
+        java.util.Set<String> owes = owed;
+        return !owes.isEmpty() && owes.contains(path);
     }
 
     long lastEpoch() {

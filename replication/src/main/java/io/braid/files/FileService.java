@@ -70,7 +70,10 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             FilePrimary p = r == null ? null : r.primary();
             if (p == null) {
                 boolean read = !FileOps.isMutation(req) && req.getOpCase() != FileRequest.OpCase.LOCK;
-                boolean allowed = r != null && read && registry.layout(req.getVolume()).getReadFromReplicas() && r.readable();
+                boolean allowed = r != null && read && registry.layout(req.getVolume()).getReadFromReplicas() && r.readable()
+                        // a path in split-brain (or still to be pulled into the primary): the primary refuses it
+                        && (req.getOpCase() == FileRequest.OpCase.GETATTR || req.getOpCase() == FileRequest.OpCase.READDIR
+                            || req.getOpCase() == FileRequest.OpCase.STATFS || !r.owesPrimary(FileOps.normalize(FileOps.pathOf(req))));
                 if (!allowed) {
                     out.onError(Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume()
                             + " set " + req.getSet() + " here").asRuntimeException());
