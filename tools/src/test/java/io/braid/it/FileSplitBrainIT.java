@@ -188,7 +188,8 @@ class FileSplitBrainIT {
     /**
      * With the daemon on, the link goes live around the split paths and the other brick counts as
      * in sync; with cluster.read-from-replicas on, a mount whose reads go to that brick still gets
-     * EIO for the file in split-brain (that brick knows what it owes the primary), and lists it.
+     * EIO for the xattrs and data of the file in split-brain (that brick knows what it owes the
+     * primary), and lists it.
      */
     @Test
     @Order(3)
@@ -206,6 +207,10 @@ class FileSplitBrainIT {
                     assertTrue(id.find(), r.log());
                     if (Math.floorMod(id.group(1).hashCode(), 2) != other) continue; // its reads go to the primary
                     tried = true;
+                    // (an open always goes to the primary; the xattr calls are the reads a replica answers)
+                    Exec.Result x = Exec.run(30, "getfattr", "-d", "-m", "-", r.path("dspb/file").toString());
+                    assertFalse(x.ok(), "listxattr of a file in split-brain answered by a replica: " + x);
+                    assertTrue((x.out() + x.err()).contains("Input/output error"), x.toString());
                     IOException e = assertThrows(IOException.class, () -> Files.readString(r.path("dspb/file")));
                     assertTrue(String.valueOf(e.getMessage()).contains("Input/output error"), e.toString());
                     try (var s = Files.list(r.path("dspb"))) {
