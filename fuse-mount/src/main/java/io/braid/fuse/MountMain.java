@@ -58,6 +58,11 @@ public final class MountMain {
      * @throws MountException with the one-line reason and exit status
      */
     public static int execute(List<String> args) {
+        // Netty's leak detector records a stack trace for one buffer in 128: hundreds a second on
+        // the data path. Off unless -Dio.netty.leakDetection.level asks for it.
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
         MountOptions options = MountOptions.parse(args);
         Path dir = mountPoint(options.dir());
         if (MountTable.isBraidMount(dir)) {

@@ -24,6 +24,7 @@ public final class Braidd implements Callable<Integer> {
     int nbdPort;
 
     public static void main(String[] args) {
+        quietNettyLeakDetector();
         CommandLine cl = new CommandLine(new Braidd());
         cl.setParameterExceptionHandler((ex, a) -> {
             System.err.println("braidd: " + ex.getMessage() + " (see braidd --help)");
@@ -72,5 +73,16 @@ public final class Braidd implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /**
+     * Netty's leak detector samples one buffer in 128 and records a stack trace for each: a few
+     * hundred traces a second on the data path. A daemon runs without it unless
+     * -Dio.netty.leakDetection.level asks for it.
+     */
+    static void quietNettyLeakDetector() {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
     }
 }
