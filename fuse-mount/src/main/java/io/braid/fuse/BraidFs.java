@@ -62,6 +62,18 @@ public final class BraidFs extends FuseStubFS {
     private final FuseLocks locks;
     private final KernelHints hints = new KernelHints();
     private final KernelAttrs kernelAttrs;
+    /** Tells whether a getattr is the lookup of a read-only open(2) in progress. */
+    private volatile OpenProbe openProbe = OpenProbe.forThisMachine();
+    /** Content fetched by such a lookup, for the OPEN of that same open(2); see {@link #open}. */
+    private final Map<String, Prefetched> prefetched = new ConcurrentHashMap<>();
+
+    /** A small file's content, fetched by the lookup of thread tid's open(2) described by syscall. */
+    private record Prefetched(long tid, String syscall, ByteString content, long at) {
+    }
+
+    /** A lookup's content is for the OPEN that comes right after it; this is ample even on a loaded machine. */
+    private static final long PREFETCH_NANOS = 2_000_000_000L;
+    private static final int PREFETCH_BOUND = 256;
 
     /**
      * An open file: its flags, the pending error of its background writes, and the name it has on
@@ -151,9 +163,18 @@ public final class BraidFs extends FuseStubFS {
                 return 0;
             }
             int set = ops.setOf(path);
-            FileReply reply = ops.getattr(path);
+            OpenProbe probe = openProbe;
+            long tid = probe.usable() ? getContext().pid.get() : 0;
+            String opening = tid > 0 ? probe.readOnlyOpen(tid) : null;
+            FileReply reply = opening == null ? ops.getattr(path) : ops.getattr(path, MAX_IO);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
+            }
+            if (opening != null && reply.getData().size() > 0 && reply.getData().size() == reply.getAttr().getSize()) {
+                if (prefetched.size() >= PREFETCH_BOUND) {
+                    prefetched.clear();
+                }
+                prefetched.put(path, new Prefetched(tid, opening, reply.getData(), System.nanoTime()));
             }
             fill(stat, reply.getAttr(), set);
             kernelAttrs.told(path, reply.getAttr());
@@ -266,6 +287,7 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int rename(String from, String to) {
         hints.changing(to);
+        forgetContent(to);
         hints.capabilityMayChange(from);
         hints.capabilityMayChange(to);
         return change("rename", from, () -> {
@@ -351,6 +373,15 @@ public final class BraidFs extends FuseStubFS {
                 return -Errno.EROFS;
             }
             boolean readOnly = (flags & O_ACCMODE) == O_RDONLY && (flags & O_DIRECT) == 0;
+            Prefetched p = readOnly && !prefetched.isEmpty() ? prefetched.remove(path) : null;
+            if (p != null && openedByItsLookup(path, p)) {
+                // The kernel looked the name up during this very open(2) and got the file's
+                // attributes and content then, after the open began: no call needed.
+                long fh = newHandle(flags, path);
+                files.get(fh).content = p.content();
+                fi.fh.set(fh);
+                return 0;
+            }
             FileReply reply = ops.open(path, flags & O_ACCMODE, readOnly ? MAX_IO : 0);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
@@ -609,7 +640,29 @@ public final class BraidFs extends FuseStubFS {
     }
 
     /** A change of path on this mount: its open files read from the servers again. */
+    /**
+     * Whether this OPEN comes from the same open(2) (the same thread, still in the same syscall
+     * with the same arguments) whose lookup fetched p, nothing on this mount changed the file
+     * since, and no open answered ESTALE waits for its retry.
+     */
+    private boolean openedByItsLookup(String path, Prefetched p) {
+        if (System.nanoTime() - p.at() > PREFETCH_NANOS || kernelAttrs.relookupsPending() || ops.writes().busy(path)) {
+            return false;
+        }
+        long tid = getContext().pid.get();
+        return tid == p.tid() && p.syscall().equals(openProbe.readOnlyOpen(tid));
+    }
+
+    /** For tests: never open from a lookup's content. */
+    void noOpenFromLookups() {
+        openProbe = OpenProbe.off();
+        prefetched.clear();
+    }
+
     private void forgetContent(String path) {
+        if (!prefetched.isEmpty()) {
+            prefetched.remove(path);
+        }
         synchronized (openNames) {
             java.util.Set<Long> s = openNames.get(path);
             if (s == null) {

@@ -117,11 +117,17 @@ final class VolumeOps {
     // ---- reads ----
 
     FileReply getattr(String path) {
+        return getattr(path, 0);
+    }
+
+    /** path's attributes; a regular file of at most prefetch bytes also comes with its content. */
+    FileReply getattr(String path, int prefetch) {
         if (nameTooLong(path)) {
             return error(Errno.ENAMETOOLONG);
         }
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)));
+        return call(setOf(path), FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)
+                .setPrefetch(prefetch)));
     }
 
     FileReply readlink(String path) {

@@ -427,6 +427,35 @@ class BraidFsTest {
     }
 
     @Test
+    void aSmallFileOpenedByNameComesWithItsLookupAndAStatBeforeTheOpenDoesNot() throws IOException {
+        assumeTrue(OpenProbe.forThisMachine().usable(), "no readable /proc/TID/syscall here");
+        // files the mount's kernel has never seen, so that the kernel looks them up
+        Files.writeString(brick.resolve("quick"), "served with the lookup");
+        Files.writeString(brick.resolve("slow"), "stat first");
+        server.resetCounts();
+        server.received.clear();
+        assertEquals("served with the lookup", sh("cat " + rw.path("quick")).out());
+        assertEquals(0, server.count(FileRequest.OpCase.OPEN), "the open was answered from the lookup");
+        // (the kernel may look the name up twice in one open: again when it revalidates the entry)
+        assertTrue(server.received.stream().anyMatch(r -> r.getOpCase() == FileRequest.OpCase.GETATTR
+                && r.getGetattr().getPrefetch() > 0 && r.getGetattr().getPath().endsWith("quick")), server.received::toString);
+
+        // a stat, then an open by another syscall: the stat's lookup did not happen in the open,
+        // so the open asks the server (close-to-open: something may have changed in between)
+        server.resetCounts();
+        server.received.clear();
+        sh("stat " + rw.path("slow") + " >/dev/null").ok();
+        assertEquals("stat first", Files.readString(rw.path("slow")));
+        assertEquals(1, server.count(FileRequest.OpCase.OPEN));
+        assertEquals(0, server.received.stream().filter(r -> r.getOpCase() == FileRequest.OpCase.GETATTR
+                && r.getGetattr().getPrefetch() > 0).count(), "a stat's lookup fetches no content");
+        // and what changed after the stat is what the open finds
+        sh("stat " + rw.path("slow") + " >/dev/null").ok();
+        Files.writeString(brick.resolve("slow"), "changed after the stat");
+        assertEquals("changed after the stat", Files.readString(rw.path("slow")));
+    }
+
+    @Test
     void oneSetCostsOneCallPerOperation() throws IOException {
         Files.writeString(rw.path("counted"), "c");
         Files.createDirectory(rw.path("cdir"));

@@ -205,7 +205,15 @@ final class FakeFileServer implements AutoCloseable {
         try {
             synchronized (s) {
                 switch (r.getOpCase()) {
-                    case GETATTR -> b.setAttr(s.getattr(r.getGetattr().getPath()));
+                    case GETATTR -> {
+                        var a = s.getattr(r.getGetattr().getPath());
+                        b.setAttr(a);
+                        int prefetch = r.getGetattr().getPrefetch();
+                        if ((a.getMode() & 0170000) == 0100000 && a.getSize() > 0 && a.getSize() <= prefetch
+                                && !splitBrain.contains(r.getGetattr().getPath().replaceFirst("^/+", ""))) {
+                            b.setData(s.read(r.getGetattr().getPath(), 0, (int) a.getSize()));
+                        }
+                    }
                     case READDIR -> b.addAllEntries(s.readdir(r.getReaddir().getPath()));
                     case READLINK -> b.setData(ByteString.copyFromUtf8(s.readlink(r.getReadlink().getPath())));
                     case READ -> b.setData(s.read(r.getRead().getPath(), r.getRead().getOffset(), r.getRead().getSize()));

@@ -69,7 +69,13 @@ final class FileOps {
         try {
             FileReply.Builder b = FileReply.newBuilder();
             switch (r.getOpCase()) {
-                case GETATTR -> b.setAttr(s.getattr(r.getGetattr().getPath()));
+                case GETATTR -> {
+                    Attr a = s.getattr(r.getGetattr().getPath());
+                    b.setAttr(a);
+                    if (small(a, r.getGetattr().getPrefetch())) {
+                        b.setData(s.read(r.getGetattr().getPath(), 0, (int) a.getSize()));
+                    }
+                }
                 case READDIR -> b.addAllEntries(s.readdir(r.getReaddir().getPath()));
                 case READLINK -> b.setData(ByteString.copyFromUtf8(s.readlink(r.getReadlink().getPath())));
                 case READ -> b.setData(s.read(r.getRead().getPath(), r.getRead().getOffset(),
@@ -82,10 +88,8 @@ final class FileOps {
                     var o = r.getOpen();
                     Attr a = s.open(o.getPath(), o.getFlags());
                     b.setAttr(a);
-                    long size = a.getSize();
-                    if ((o.getFlags() & 3) == 0 && (a.getMode() & 0170000) == 0100000 && size > 0
-                            && size <= Math.min(o.getPrefetch(), 1 << 20)) {
-                        b.setData(s.read(o.getPath(), 0, (int) size));
+                    if ((o.getFlags() & 3) == 0 && small(a, o.getPrefetch())) {
+                        b.setData(s.read(o.getPath(), 0, (int) a.getSize()));
                     }
                 }
                 default -> {
@@ -96,6 +100,12 @@ final class FileOps {
         } catch (FsError e) {
             return error(e.errno(), e.getMessage());
         }
+    }
+
+    /** A non-empty regular file of at most prefetch bytes (and at most 1 MiB): its content may come along. */
+    private static boolean small(Attr a, int prefetch) {
+        long size = a.getSize();
+        return (a.getMode() & 0170000) == 0100000 && size > 0 && size <= Math.min(prefetch, 1 << 20);
     }
 
     static FileReply error(int errno, String message) {

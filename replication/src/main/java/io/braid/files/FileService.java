@@ -79,8 +79,17 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                             + " set " + req.getSet() + " here").asRuntimeException());
                     return;
                 }
+                if (req.getOpCase() == FileRequest.OpCase.GETATTR && req.getGetattr().getPrefetch() > 0
+                        && r.owesPrimary(FileOps.normalize(req.getGetattr().getPath()))) {
+                    req = withoutPrefetch(req); // the attributes only: the content is the primary's to refuse
+                }
                 reply(out, r.read(req));
                 return;
+            }
+            if (req.getOpCase() == FileRequest.OpCase.GETATTR && req.getGetattr().getPrefetch() > 0
+                    && splitBrain(p, req.toBuilder().setOpen(io.braid.proto.file.Open.newBuilder()
+                            .setPath(req.getGetattr().getPath())).build()) != null) {
+                req = withoutPrefetch(req); // lookups still work in split-brain, reading does not
             }
             String split = splitBrain(p, req);
             if (split != null) {
@@ -128,6 +137,10 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             if (b != null && l.inSplitBrain(b)) return splitMessage(req, b);
         }
         return null;
+    }
+
+    private static FileRequest withoutPrefetch(FileRequest req) {
+        return req.toBuilder().setGetattr(req.getGetattr().toBuilder().setPrefetch(0)).build();
     }
 
     private static String splitMessage(FileRequest req, String path) {

@@ -1,0 +1,116 @@
+package io.braid.fuse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Whether the thread behind a FUSE request is inside a read-only open(2) right now, from
+ * {@code /proc/TID/syscall} (the syscall it is blocked in, with its arguments; readable by root,
+ * which a mount for other users is). The kernel looks a name up (LOOKUP, a getattr here) during
+ * the path walk of that open and sends the OPEN right after: a getattr made while the thread is
+ * in that very syscall happened after the open(2) began, so its answer may stand for the OPEN's
+ * (close-to-open holds: whatever was closed before the open began is in it).
+ *
+ * <p>Only open and openat with O_RDONLY, without O_CREAT, O_TRUNC or O_DIRECT, on x86-64 and
+ * aarch64 (their syscall numbers); anything else, or an unreadable file, says no.
+ */
+final class OpenProbe {
+    private static final int O_ACCMODE = 03;
+    private static final int O_CREAT = 0100;
+    private static final int O_TRUNC = 01000;
+    /** O_DIRECT: 040000 on x86-64, 0200000 on aarch64. */
+    private static final int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0200000 : 040000;
+
+    /** syscall number of open (-1 where it does not exist) and openat. */
+    private final int open;
+    private final int openat;
+    private volatile boolean usable;
+
+    private OpenProbe(int open, int openat, boolean usable) {
+        this.open = open;
+        this.openat = openat;
+        this.usable = usable;
+    }
+
+    /** The probe for this machine: usable when the architecture is known and /proc/self/syscall reads. */
+    static OpenProbe forThisMachine() {
+        String arch = System.getProperty("os.arch", "");
+        int open;
+        int openat;
+        switch (arch) {
+            case "amd64", "x86_64" -> {
+                open = 2;
+                openat = 257;
+            }
+            case "aarch64" -> {
+                open = -1;
+                openat = 56;
+            }
+            default -> {
+                return new OpenProbe(-1, -1, false);
+            }
+        }
+        boolean readable;
+        try {
+            readable = !Files.readString(Path.of("/proc/thread-self/syscall")).isBlank();
+        } catch (IOException | RuntimeException e) {
+            readable = false;
+        }
+        return new OpenProbe(open, openat, readable);
+    }
+
+    /** For tests: a probe that always says no. */
+    static OpenProbe off() {
+        return new OpenProbe(-1, -1, false);
+    }
+
+    boolean usable() {
+        return usable;
+    }
+
+    /**
+     * The syscall line of thread tid if it is in a read-only open now (to compare at the OPEN:
+     * the same line means the same call, still in progress), or null.
+     */
+    String readOnlyOpen(long tid) {
+        if (!usable || tid <= 0) {
+            return null;
+        }
+        String line;
+        try {
+            line = Files.readString(Path.of("/proc/" + tid + "/syscall"), StandardCharsets.US_ASCII).trim();
+        } catch (NoSuchFileException e) {
+            return null; // the thread is gone
+        } catch (IOException | RuntimeException e) {
+            usable = false; // not allowed here (not root, a hardened /proc): do without
+            return null;
+        }
+        return readOnlyOpen(line) ? line : null;
+    }
+
+    /** Whether a /proc/TID/syscall line ("NR arg1 ... arg6 sp pc", hex arguments) is such an open. */
+    boolean readOnlyOpen(String line) {
+        String[] f = line.split(" ");
+        if (f.length < 4) {
+            return false; // "running" or "-1 sp pc": not in a syscall
+        }
+        int nr;
+        long flags;
+        try {
+            nr = Integer.parseInt(f[0]);
+            if (nr == open && open >= 0) {
+                flags = Long.decode(f[2]); // open(path, flags, mode)
+            } else if (nr == openat) {
+                flags = Long.decode(f[3]); // openat(dirfd, path, flags, mode)
+            } else {
+                return false;
+            }
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        return (flags & O_ACCMODE) == 0 && (flags & (O_CREAT | O_TRUNC | O_DIRECT)) == 0;
+    }
+}
