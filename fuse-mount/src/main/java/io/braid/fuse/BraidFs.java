@@ -71,8 +71,12 @@ public final class BraidFs extends FuseStubFS {
     private record Prefetched(long tid, String syscall, ByteString content, long at) {
     }
 
-    /** A lookup's content is for the OPEN that comes right after it; this is ample even on a loaded machine. */
-    private static final long PREFETCH_NANOS = 2_000_000_000L;
+    /**
+     * A lookup's content is for the OPEN that follows it within the same syscall, at once: this is
+     * ample even on a loaded machine, and bounds how long the content of a lookup whose open
+     * failed (no OPEN came) lingers before it is dropped unused.
+     */
+    private static final long PREFETCH_NANOS = 500_000_000L;
     private static final int PREFETCH_BOUND = 256;
 
     /**
