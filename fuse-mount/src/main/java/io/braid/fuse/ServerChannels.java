@@ -34,9 +34,6 @@ final class ServerChannels implements AutoCloseable {
         ManagedChannel ch = channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a)
                 .usePlaintext()
                 .directExecutor()
-                // VolumeClient retries itself (same request id, after a layout refresh); gRPC's
-                // own retry layer would buffer every message of every call for nothing
-                .disableRetry()
                 .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
                 .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .keepAliveWithoutCalls(false)

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
- * When a test fails, copies every braidd output of its class's cluster to
- * {@code target/braid-it-logs/CLASS/} before the cluster (and its temporary directory) is gone.
+ * When a test fails, copies every braidd output of its class's cluster, and the logs of the FUSE
+ * mounts made under its root, to {@code target/braid-it-logs/CLASS/} before the cluster (and its
+ * temporary directory) is gone.
  */
 final class KeepLogsOnFailure implements TestWatcher {
     private static final Map<Class<?>, BraidCluster> CLUSTERS = new ConcurrentHashMap<>();
@@ -32,6 +33,11 @@ final class KeepLogsOnFailure implements TestWatcher {
                 Path out = c.server(i).output();
                 if (Files.exists(out)) {
                     Files.copy(out, dir.resolve("server" + (i + 1) + "-" + c.host(i) + ".out"), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+            try (var mounts = Files.find(c.root(), 3, (p, a) -> p.getFileName().toString().endsWith(".mount.log"))) {
+                for (Path log : (Iterable<Path>) mounts::iterator) {
+                    Files.copy(log, dir.resolve(log.getFileName()), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
             Files.writeString(dir.resolve("failure-" + context.getRequiredTestMethod().getName() + ".txt"),

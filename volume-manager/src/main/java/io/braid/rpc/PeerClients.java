@@ -55,7 +55,6 @@ public final class PeerClients implements AutoCloseable {
             NettyChannelBuilder b = NettyChannelBuilder.forTarget(a)
                     .usePlaintext()
                     .directExecutor()
-                    .disableRetry() // the data plane retries (or resyncs) itself; no per-call buffering
                     .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
                     .keepAliveWithoutCalls(false);
             if (dataLoops != null) b.eventLoopGroup(dataLoops).channelType(io.netty.channel.socket.nio.NioSocketChannel.class);
