@@ -63,7 +63,7 @@ public final class BraidFs extends FuseStubFS {
     private final KernelHints hints = new KernelHints();
     private final KernelAttrs kernelAttrs;
     /** Tells whether a getattr is the lookup of a read-only open(2) in progress. */
-    private volatile OpenProbe openProbe = OpenProbe.forThisMachine();
+    private final OpenProbe openProbe = OpenProbe.forThisMachine();
     /** Content fetched by such a lookup, for the OPEN of that same open(2); see {@link #open}. */
     private final Map<String, Prefetched> prefetched = new ConcurrentHashMap<>();
 
@@ -167,9 +167,8 @@ public final class BraidFs extends FuseStubFS {
                 return 0;
             }
             int set = ops.setOf(path);
-            OpenProbe probe = openProbe;
-            long tid = probe.usable() ? getContext().pid.get() : 0;
-            String opening = tid > 0 ? probe.readOnlyOpen(tid) : null;
+            long tid = openProbe.usable() ? getContext().pid.get() : 0;
+            String opening = tid > 0 ? openProbe.readOnlyOpen(tid) : null;
             FileReply reply = opening == null ? ops.getattr(path) : ops.getattr(path, MAX_IO);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
@@ -655,12 +654,6 @@ public final class BraidFs extends FuseStubFS {
         }
         long tid = getContext().pid.get();
         return tid == p.tid() && p.syscall().equals(openProbe.readOnlyOpen(tid));
-    }
-
-    /** For tests: never open from a lookup's content. */
-    void noOpenFromLookups() {
-        openProbe = OpenProbe.off();
-        prefetched.clear();
     }
 
     private void forgetContent(String path) {

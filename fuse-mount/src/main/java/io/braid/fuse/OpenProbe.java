@@ -62,11 +62,6 @@ final class OpenProbe {
         return new OpenProbe(open, openat, readable);
     }
 
-    /** For tests: a probe that always says no. */
-    static OpenProbe off() {
-        return new OpenProbe(-1, -1, false);
-    }
-
     boolean usable() {
         return usable;
     }

@@ -365,17 +365,14 @@ final class VolumeOps {
      */
     FileReply fsync(String path, boolean datasync) {
         int set = setOf(path);
+        Fsync fsync = Fsync.newBuilder().setPath(path).setDatasync(datasync).build();
         List<Long> after = writes.sendGathered(path);
-        if (after.isEmpty()) {
-            writes.drain(path);
-            return call(set, FileRequest.newBuilder().setFsync(Fsync.newBuilder().setPath(path).setDatasync(datasync)));
-        }
-        CompletableFuture<FileReply> early = client.callAsync(set, FileRequest.newBuilder()
-                .setFsync(Fsync.newBuilder().setPath(path).setDatasync(datasync).addAllAfter(after)));
+        CompletableFuture<FileReply> early = after.isEmpty() ? null
+                : client.callAsync(set, FileRequest.newBuilder().setFsync(fsync.toBuilder().addAllAfter(after)));
         writes.drain(path);
-        FileReply r = early.join();
-        if (r.getErrno() == Errno.EAGAIN) {
-            r = call(set, FileRequest.newBuilder().setFsync(Fsync.newBuilder().setPath(path).setDatasync(datasync)));
+        FileReply r = early == null ? null : early.join();
+        if (r == null || r.getErrno() == Errno.EAGAIN) {
+            r = call(set, FileRequest.newBuilder().setFsync(fsync));
         }
         return r;
     }

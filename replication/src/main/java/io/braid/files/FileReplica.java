@@ -270,7 +270,9 @@ public final class FileReplica implements AutoCloseable {
             String path = FileOps.normalize(p);
             if (subtree) d.forgetUnder(path);
             else d.forget(path);
-            if (!owes.isEmpty()) owes.removeIf(o -> subtree ? DirtyIndex.under(o, path) : o.equals(path));
+            if (owes.isEmpty()) continue;
+            if (subtree) owes.removeIf(o -> DirtyIndex.under(o, path));
+            else owes.remove(path);
         }
     }
 

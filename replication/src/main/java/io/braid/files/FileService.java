@@ -70,31 +70,27 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             FilePrimary p = r == null ? null : r.primary();
             if (p == null) {
                 boolean read = !FileOps.isMutation(req) && req.getOpCase() != FileRequest.OpCase.LOCK;
-                boolean allowed = r != null && read && registry.layout(req.getVolume()).getReadFromReplicas() && r.readable()
-                        // a path in split-brain (or still to be pulled into the primary): the primary refuses it
-                        && (req.getOpCase() == FileRequest.OpCase.GETATTR || req.getOpCase() == FileRequest.OpCase.READDIR
-                            || req.getOpCase() == FileRequest.OpCase.STATFS || !r.owesPrimary(FileOps.normalize(FileOps.pathOf(req))));
+                boolean allowed = r != null && read && registry.layout(req.getVolume()).getReadFromReplicas() && r.readable();
+                if (allowed && readsContent(req) && r.owesPrimary(FileOps.normalize(FileOps.pathOf(req)))) {
+                    // in split-brain (or still to be pulled into the primary): the content is the primary's to refuse
+                    if (req.getOpCase() == FileRequest.OpCase.GETATTR) req = withoutPrefetch(req);
+                    else allowed = false;
+                }
                 if (!allowed) {
                     out.onError(Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume()
                             + " set " + req.getSet() + " here").asRuntimeException());
                     return;
                 }
-                if (req.getOpCase() == FileRequest.OpCase.GETATTR && req.getGetattr().getPrefetch() > 0
-                        && r.owesPrimary(FileOps.normalize(req.getGetattr().getPath()))) {
-                    req = withoutPrefetch(req); // the attributes only: the content is the primary's to refuse
-                }
                 reply(out, r.read(req));
                 return;
             }
-            if (req.getOpCase() == FileRequest.OpCase.GETATTR && req.getGetattr().getPrefetch() > 0
-                    && splitBrain(p, req.toBuilder().setOpen(io.braid.proto.file.Open.newBuilder()
-                            .setPath(req.getGetattr().getPath())).build()) != null) {
-                req = withoutPrefetch(req); // lookups still work in split-brain, reading does not
-            }
             String split = splitBrain(p, req);
             if (split != null) {
-                reply(out, FileOps.error(Errno.EIO, split));
-                return;
+                if (req.getOpCase() != FileRequest.OpCase.GETATTR) {
+                    reply(out, FileOps.error(Errno.EIO, split));
+                    return;
+                }
+                req = withoutPrefetch(req); // a lookup still works in split-brain; the content stays behind
             }
             if (req.getOpCase() == FileRequest.OpCase.LOCK) {
                 p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
@@ -116,12 +112,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
      * opening, reading and changing it fail.
      */
     private static String splitBrain(FilePrimary p, FileRequest req) {
-        switch (req.getOpCase()) {
-            case GETATTR, READDIR, STATFS, LOCK -> {
-                return null;
-            }
-            default -> { }
-        }
+        if (!readsContent(req)) return null;
         boolean any = false;
         for (FileLink l : p.links()) any |= l.refusesSome();
         if (!any) return null; // the usual case: nothing to look up
@@ -137,6 +128,18 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             if (b != null && l.inSplitBrain(b)) return splitMessage(req, b);
         }
         return null;
+    }
+
+    /**
+     * Whether req opens, reads or changes what a path holds; a lookup (getattr without prefetch),
+     * a listing, statfs and locks do not, and still work on a path in split-brain.
+     */
+    private static boolean readsContent(FileRequest req) {
+        return switch (req.getOpCase()) {
+            case GETATTR -> req.getGetattr().getPrefetch() > 0;
+            case READDIR, STATFS, LOCK -> false;
+            default -> true;
+        };
     }
 
     private static FileRequest withoutPrefetch(FileRequest req) {
