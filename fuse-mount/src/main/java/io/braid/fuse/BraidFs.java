@@ -146,6 +146,19 @@ public final class BraidFs extends FuseStubFS {
         this(client, readOnly, true, MountOptions.DEFAULT_TIMEOUT, MountOptions.DEFAULT_TIMEOUT);
     }
 
+    /** Where the caller of the request in progress comes from, when the low-level API serves the mount. */
+    private volatile java.util.function.Supplier<FuseContext> context;
+
+    void useContext(java.util.function.Supplier<FuseContext> context) {
+        this.context = context;
+    }
+
+    @Override
+    public FuseContext getContext() {
+        java.util.function.Supplier<FuseContext> c = context;
+        return c != null ? c.get() : super.getContext();
+    }
+
     VolumeOps ops() {
         return ops;
     }
@@ -340,8 +353,12 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
-        return change("utimens", path, () -> remember(path,
-                ops.utimens(path, nanos(timespec[0]), nanos(timespec[1]))));
+        return utimens(path, nanos(timespec[0]), nanos(timespec[1]));
+    }
+
+    /** Sets the times in ns since the epoch; -1 is now, -2 leaves one unchanged. */
+    int utimens(String path, long atimeNs, long mtimeNs) {
+        return change("utimens", path, () -> remember(path, ops.utimens(path, atimeNs, mtimeNs)));
     }
 
     @Override
@@ -681,6 +698,12 @@ public final class BraidFs extends FuseStubFS {
         }
         OpenFile f = files.get(fi.fh.get());
         return f == null ? "" : f.path;
+    }
+
+    /** The name an open handle uses now, or null for an unknown handle. */
+    String handlePath(FuseFileInfo fi) {
+        OpenFile f = files.get(fi.fh.get());
+        return f == null ? null : f.path;
     }
 
     private boolean openOn(String path) {

@@ -29,6 +29,8 @@ public final class MountMain {
     private static final Logger LOG = LoggerFactory.getLogger(MountMain.class);
     /** Every failure line starts with this; the background parent looks for it in the child's log. */
     static final String PREFIX = "mount: ";
+    /** Serve the mount through libfuse's high-level API instead (for comparison only). */
+    private static final boolean HIGH_LEVEL = Boolean.getBoolean("braid.fuse.highlevel");
 
     private MountMain() {
     }
@@ -108,9 +110,14 @@ public final class MountMain {
         try {
             client.connect();
             BraidFs fs = new BraidFs(client, options);
+            LowLevelFs lowLevel = HIGH_LEVEL ? null : new LowLevelFs(fs, options.attrTimeout(), options.entryTimeout());
             Thread hook = new Thread(() -> {
                 LOG.info("{}: terminating: unmounting {}", options.volume(), dir);
-                fs.umount();
+                if (lowLevel != null) {
+                    lowLevel.umount();
+                } else {
+                    fs.umount();
+                }
                 awaitUnmounted(dir, 5_000);
                 try {
                     finished.await(5, TimeUnit.SECONDS);
@@ -123,10 +130,14 @@ public final class MountMain {
             String[] fuseOptions = FuseOptions.of(options).toArray(new String[0]);
             LOG.info("{}: mounting {} at {} (pid {}, client {}, options {})", options.volume(), options.source(), dir,
                     ProcessHandle.current().pid(), client.clientId(), String.join(" ", fuseOptions));
-            try {
-                fs.mount(dir, true, false, fuseOptions);
-            } catch (FuseException e) {
-                throw MountException.failure("cannot mount " + dir + ": " + rootMessage(e));
+            if (lowLevel != null) {
+                lowLevel.mount(dir, List.of(fuseOptions));
+            } else {
+                try {
+                    fs.mount(dir, true, false, fuseOptions);
+                } catch (FuseException e) {
+                    throw MountException.failure("cannot mount " + dir + ": " + rootMessage(e));
+                }
             }
             fs.forgetMount();
             LOG.info("{}: {} unmounted", options.volume(), dir);

@@ -400,7 +400,6 @@ class FilePosixIT {
                 """);
     }
 
-    @org.junit.jupiter.api.Disabled("Known gap (issue 4 left open): libfuse 2's high-level API answers ENOENT itself when a getattr or open of a name races with a rename over it (the kernel looked the old inode up, libfuse has already dropped its name); the server's rename is atomic; needs inode-based client access")
     @Test
     @Order(7)
     void renameOverAFileIsAtomicForReaders() throws Exception {
@@ -416,7 +415,6 @@ class FilePosixIT {
                 """);
     }
 
-    @org.junit.jupiter.api.Disabled("Known gap (issue 4 left open): each name of a hard link has its own kernel inode and page cache under libfuse 2 high-level API, and write-behind is keyed by path")
     @Test
     @Order(8)
     void hardLinks() throws Exception {

@@ -1,0 +1,620 @@
+package io.braid.fuse;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.braid.fuse.FuseLowLevel.Lib;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.Flock;
+import ru.serce.jnrfuse.struct.FuseContext;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.utils.MountUtils;
+
+/**
+ * Serves a {@link BraidFs} through libfuse's low-level API. Each request names a kernel node id;
+ * the {@link InodeTable} turns it into the volume path BraidFs works on, which is what libfuse's
+ * high-level layer does too, with two differences that POSIX needs: the names of a hard link share
+ * one node, and a node renamed over keeps its path instead of failing with ENOENT. A change that
+ * makes a name (create, mkdir, link...) answers with the name's attributes, which BraidFs already
+ * holds from the change's reply, so it costs no extra call.
+ */
+final class LowLevelFs {
+    private static final Logger LOG = LoggerFactory.getLogger(LowLevelFs.class);
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFDIR = 0040000;
+    /** The longest symlink target readlink answers (PATH_MAX and its NUL). */
+    private static final int PATH_MAX = 4096;
+    /** libfuse's high-level options, which the low-level API would refuse: their job is done here. */
+    private static final List<String> HIGH_LEVEL_ONLY = List.of("use_ino", "hard_remove", "attr_timeout=",
+            "entry_timeout=", "negative_timeout=");
+    /** The inode number of "." and ".." in a listing (libfuse's FUSE_UNKNOWN_INO; 0 would hide them). */
+    private static final long UNKNOWN_INO = 0xffffffffL;
+    /** fuse_file_info's bit fields, and the flush bit in them. */
+    private static final int FI_BITS_OFFSET = 20;
+    private static final int FI_FLUSH = 1 << 2;
+
+    private final BraidFs fs;
+    private final double attrTimeout;
+    private final double entryTimeout;
+    private final Lib lib = FuseLowLevel.lib();
+    private final Runtime runtime = Runtime.getSystemRuntime();
+    private final int statSize = Struct.size(new FileStat(Runtime.getSystemRuntime()));
+    private final InodeTable nodes = new InodeTable();
+    /** Open directories: the listing read at offset 0, served in pieces by offset. */
+    private final Map<Long, Dir> dirs = new ConcurrentHashMap<>();
+    private final AtomicLong dirHandles = new AtomicLong();
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    private final AtomicBoolean mounted = new AtomicBoolean();
+    /** Kept reachable while mounted: libfuse holds pointers to its callbacks. */
+    private FuseLowLevel.Ops ops;
+    private volatile Path mountPoint;
+
+    private record Entry(byte[] name, long ino, int mode) {
+    }
+
+    private static final class Dir {
+        final long node;
+        volatile List<Entry> entries;
+
+        Dir(long node) {
+            this.node = node;
+        }
+    }
+
+    /** Per libfuse thread: a stat inside an entry reply, the caller's context, and an I/O buffer. */
+    private final class Scratch {
+        final Pointer entry = Memory.allocateDirect(runtime, 16 + statSize + 16, true);
+        final Pointer statMem = entry.slice(16, statSize);
+        final FileStat stat = FileStat.of(statMem);
+        final FuseContext context = FuseContext.of(Memory.allocateDirect(runtime, 64, true));
+        final Pointer io = Memory.allocateDirect(runtime, BraidFs.MAX_IO, true);
+        final Pointer flockMem = Memory.allocateDirect(runtime, 64, true);
+    }
+
+    LowLevelFs(BraidFs fs, double attrTimeout, double entryTimeout) {
+        this.fs = fs;
+        this.attrTimeout = attrTimeout;
+        this.entryTimeout = entryTimeout;
+        fs.useContext(() -> scratch.get().context);
+    }
+
+    /**
+     * Mounts at dir with the given libfuse options and serves requests until the file system is
+     * unmounted.
+     *
+     * @throws MountException if libfuse cannot mount or refuses an option
+     */
+    void mount(Path dir, List<String> fuseOptions) {
+        List<String> opts = new ArrayList<>();
+        for (int i = 0; i < fuseOptions.size(); i++) {
+            if (fuseOptions.get(i).equals("-o") && i + 1 < fuseOptions.size()) {
+                for (String o : fuseOptions.get(++i).split(",")) {
+                    if (HIGH_LEVEL_ONLY.stream().noneMatch(h -> h.endsWith("=") ? o.startsWith(h) : o.equals(h))) {
+                        opts.add(o);
+                    }
+                }
+            }
+        }
+        List<Pointer> keep = new ArrayList<>();
+        String[] argv = {"braid", "-o", String.join(",", opts)};
+        Pointer argvMem = Memory.allocateDirect(runtime, (argv.length + 1) * 8L, true);
+        for (int i = 0; i < argv.length; i++) {
+            Pointer s = cString(argv[i].getBytes(StandardCharsets.UTF_8));
+            keep.add(s);
+            argvMem.putPointer(i * 8L, s);
+        }
+        Pointer args = Memory.allocateDirect(runtime, 24, true); // struct fuse_args {argc, argv, allocated}
+        args.putInt(0, argv.length);
+        args.putPointer(8, argvMem);
+        args.putInt(16, 0);
+        ops = callbacks();
+        String where = dir.toString();
+        Pointer ch = lib.fuse_mount(where, args);
+        if (ch == null) {
+            throw MountException.failure("cannot mount " + dir + ": libfuse refused (see the mount log)");
+        }
+        Pointer se = lib.fuse_lowlevel_new(args, ops, Struct.size(ops), null);
+        if (se == null) {
+            lib.fuse_unmount(where, ch);
+            throw MountException.failure("cannot mount " + dir + ": libfuse refused the options " + opts);
+        }
+        mountPoint = dir;
+        mounted.set(true);
+        try {
+            lib.fuse_session_add_chan(se, ch);
+            int res = lib.fuse_session_loop_mt(se);
+            if (res != 0) {
+                LOG.warn("the FUSE session of {} ended with {}", dir, res);
+            }
+            lib.fuse_session_remove_chan(ch);
+            lib.fuse_session_destroy(se);
+        } finally {
+            mounted.set(false);
+            lib.fuse_unmount(where, ch);
+            keep.clear();
+        }
+    }
+
+    /** Unmounts (lazily, as fusermount -u -z does); the session then ends. */
+    void umount() {
+        Path dir = mountPoint;
+        if (mounted.get() && dir != null) {
+            MountUtils.umount(dir);
+        }
+    }
+
+    int nodes() {
+        return nodes.size();
+    }
+
+    private Pointer cString(byte[] b) {
+        Pointer p = Memory.allocateDirect(runtime, b.length + 1, true);
+        p.put(0, b, 0, b.length);
+        p.putByte(b.length, (byte) 0);
+        return p;
+    }
+
+    // ---- requests ----
+
+    private FuseLowLevel.Ops callbacks() {
+        FuseLowLevel.Ops o = new FuseLowLevel.Ops(runtime);
+        o.destroy.set(userdata -> fs.destroy(null));
+        o.lookup.set((req, parent, name) -> serve(req, () -> {
+            String dir = nodes.path(parent);
+            if (dir == null) {
+                return -Errno.ESTALE;
+            }
+            return entry(req, InodeTable.child(dir, name), null);
+        }));
+        o.forget.set((req, ino, nlookup) -> {
+            try {
+                nodes.forget(ino, nlookup);
+            } finally {
+                lib.fuse_reply_none(req);
+            }
+        });
+        o.getattr.set((req, ino, fi) -> serve(req, () -> {
+            Scratch s = context(req);
+            String path = nodes.path(ino);
+            if (path == null) {
+                return -Errno.ESTALE;
+            }
+            String open = fi == null ? null : fs.handlePath(FuseFileInfo.of(fi));
+            clear(s);
+            int r = fs.getattr(open != null ? open : path, s.stat);
+            return r != 0 ? r : lib.fuse_reply_attr(req, s.statMem, attrTimeout) * 0;
+        }));
+        o.setattr.set((req, ino, attr, toSet, fi) -> serve(req, () -> setattr(req, ino, attr, toSet, fi)));
+        o.readlink.set((req, ino) -> serve(req, () -> {
+            Scratch s = context(req);
+            String path = nodes.path(ino);
+            if (path == null) {
+                return -Errno.ESTALE;
+            }
+            int r = fs.readlink(path, s.io, PATH_MAX + 1);
+            if (r != 0) {
+                return r;
+            }
+            int n = 0;
+            while (n < PATH_MAX && s.io.getByte(n) != 0) {
+                n++;
+            }
+            byte[] target = new byte[n + 1];
+            s.io.get(0, target, 0, n);
+            lib.fuse_reply_readlink(req, target);
+            return 0;
+        }));
+        o.mknod.set((req, parent, name, mode, rdev) -> serve(req, () -> made(req, parent, name,
+                path -> fs.mknod(path, Integer.toUnsignedLong(mode), rdev))));
+        o.mkdir.set((req, parent, name, mode) -> serve(req, () -> made(req, parent, name,
+                path -> fs.mkdir(path, Integer.toUnsignedLong(mode)))));
+        o.symlink.set((req, link, parent, name) -> serve(req, () -> made(req, parent, name,
+                path -> fs.symlink(link, path))));
+        o.unlink.set((req, parent, name) -> serve(req, () -> removed(req, parent, name, fs::unlink)));
+        o.rmdir.set((req, parent, name) -> serve(req, () -> removed(req, parent, name, fs::rmdir)));
+        o.rename.set((req, parent, name, newparent, newname) -> serve(req, () -> {
+            context(req);
+            String from = nodes.path(parent);
+            String to = nodes.path(newparent);
+            if (from == null || to == null) {
+                return -Errno.ESTALE;
+            }
+            from = InodeTable.child(from, name);
+            to = InodeTable.child(to, newname);
+            int r = fs.rename(from, to);
+            if (r == 0) {
+                nodes.renamed(from, to);
+            }
+            return reply(req, r);
+        }));
+        o.link.set((req, ino, newparent, newname) -> serve(req, () -> {
+            Scratch s = context(req);
+            String from = nodes.path(ino);
+            String dir = nodes.path(newparent);
+            if (from == null || dir == null) {
+                return -Errno.ESTALE;
+            }
+            String to = InodeTable.child(dir, newname);
+            int r = fs.link(from, to);
+            if (r != 0) {
+                return r;
+            }
+            clear(s);
+            r = fs.getattr(to, s.stat);
+            if (r != 0) {
+                return r;
+            }
+            long id = nodes.linked(ino, to);
+            if (id < 0) {
+                return -Errno.ESTALE;
+            }
+            if (lib.fuse_reply_entry(req, entryParam(s, id)) != 0) {
+                nodes.forget(id, 1);
+            }
+            return 0;
+        }));
+        o.open.set((req, ino, fi) -> serve(req, () -> {
+            context(req);
+            String path = nodes.path(ino);
+            if (path == null) {
+                return -Errno.ESTALE;
+            }
+            FuseFileInfo info = FuseFileInfo.of(fi);
+            int r = fs.open(path, info);
+            if (r != 0) {
+                return r;
+            }
+            if (lib.fuse_reply_open(req, fi) != 0) {
+                fs.release(null, info); // the open was interrupted: nobody will close it
+            }
+            return 0;
+        }));
+        o.read.set((req, ino, size, off, fi) -> serve(req, () -> {
+            Scratch s = context(req);
+            Pointer buf = size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
+            int n = fs.read(null, buf, size, off, FuseFileInfo.of(fi));
+            return n < 0 ? n : lib.fuse_reply_buf(req, buf, n) * 0;
+        }));
+        o.write.set((req, ino, buf, size, off, fi) -> serve(req, () -> {
+            context(req);
+            int n = fs.write(null, buf, size, off, FuseFileInfo.of(fi));
+            return n < 0 ? n : lib.fuse_reply_write(req, n) * 0;
+        }));
+        o.flush.set((req, ino, fi) -> serve(req, () -> {
+            Scratch s = context(req);
+            return reply(req, flush(s, FuseFileInfo.of(fi)));
+        }));
+        o.release.set((req, ino, fi) -> serve(req, () -> {
+            Scratch s = context(req);
+            FuseFileInfo info = FuseFileInfo.of(fi);
+            int r = 0;
+            if ((fi.getInt(FI_BITS_OFFSET) & FI_FLUSH) != 0) {
+                r = flush(s, info);
+            }
+            int rr = fs.release(null, info);
+            return reply(req, r != 0 ? r : rr);
+        }));
+        o.fsync.set((req, ino, datasync, fi) -> serve(req, () -> {
+            context(req);
+            return reply(req, fs.fsync(null, datasync, FuseFileInfo.of(fi)));
+        }));
+        o.opendir.set((req, ino, fi) -> serve(req, () -> {
+            if (nodes.path(ino) == null) {
+                return -Errno.ESTALE;
+            }
+            long dh = dirHandles.incrementAndGet();
+            dirs.put(dh, new Dir(ino));
+            FuseFileInfo.of(fi).fh.set(dh);
+            if (lib.fuse_reply_open(req, fi) != 0) {
+                dirs.remove(dh);
+            }
+            return 0;
+        }));
+        o.readdir.set((req, ino, size, off, fi) -> serve(req, () -> readdir(req, size, off, FuseFileInfo.of(fi))));
+        o.releasedir.set((req, ino, fi) -> serve(req, () -> {
+            dirs.remove(FuseFileInfo.of(fi).fh.get());
+            return reply(req, 0);
+        }));
+        o.fsyncdir.set((req, ino, datasync, fi) -> serve(req, () -> reply(req, 0)));
+        o.statfs.set((req, ino) -> serve(req, () -> {
+            Scratch s = context(req);
+            s.io.setMemory(0, 256, (byte) 0);
+            int r = fs.statfs("/", Statvfs.of(s.io));
+            return r != 0 ? r : lib.fuse_reply_statfs(req, s.io) * 0;
+        }));
+        o.setxattr.set((req, ino, name, value, size, flags) -> serve(req, () -> {
+            context(req);
+            String path = nodes.path(ino);
+            return path == null ? -Errno.ESTALE : reply(req, fs.setxattr(path, name, value, size, flags));
+        }));
+        o.getxattr.set((req, ino, name, size) -> serve(req, () -> {
+            Scratch s = context(req);
+            String path = nodes.path(ino);
+            if (path == null) {
+                return -Errno.ESTALE;
+            }
+            Pointer buf = size == 0 ? null : size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
+            return sized(req, buf, fs.getxattr(path, name, buf, size));
+        }));
+        o.listxattr.set((req, ino, size) -> serve(req, () -> {
+            Scratch s = context(req);
+            String path = nodes.path(ino);
+            if (path == null) {
+                return -Errno.ESTALE;
+            }
+            Pointer buf = size == 0 ? null : size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
+            return sized(req, buf, fs.listxattr(path, buf, size));
+        }));
+        o.removexattr.set((req, ino, name) -> serve(req, () -> {
+            context(req);
+            String path = nodes.path(ino);
+            return path == null ? -Errno.ESTALE : reply(req, fs.removexattr(path, name));
+        }));
+        o.create.set((req, parent, name, mode, fi) -> serve(req, () -> {
+            Scratch s = context(req);
+            String dir = nodes.path(parent);
+            if (dir == null) {
+                return -Errno.ESTALE;
+            }
+            String path = InodeTable.child(dir, name);
+            FuseFileInfo info = FuseFileInfo.of(fi);
+            int r = fs.create(path, Integer.toUnsignedLong(mode), info);
+            if (r != 0) {
+                return r;
+            }
+            clear(s);
+            r = fs.getattr(path, s.stat);
+            if (r != 0) {
+                fs.release(null, info);
+                return r;
+            }
+            long id = looked(path, s);
+            if (lib.fuse_reply_create(req, entryParam(s, id), fi) != 0) {
+                fs.release(null, info);
+                nodes.forget(id, 1);
+            }
+            return 0;
+        }));
+        o.getlk.set((req, ino, fi, lock) -> serve(req, () -> {
+            context(req);
+            int r = fs.lock(null, FuseFileInfo.of(fi), FuseLocks.F_GETLK, Flock.of(lock));
+            return r != 0 ? r : lib.fuse_reply_lock(req, lock) * 0;
+        }));
+        o.setlk.set((req, ino, fi, lock, sleep) -> serve(req, () -> {
+            context(req);
+            int cmd = sleep != 0 ? FuseLocks.F_SETLKW : FuseLocks.F_SETLK;
+            return reply(req, fs.lock(null, FuseFileInfo.of(fi), cmd, Flock.of(lock)));
+        }));
+        o.flock.set((req, ino, fi, op) -> serve(req, () -> {
+            context(req);
+            return reply(req, fs.flock(null, FuseFileInfo.of(fi), op));
+        }));
+        o.fallocate.set((req, ino, mode, offset, length, fi) -> serve(req, () -> {
+            context(req);
+            return reply(req, fs.fallocate(null, mode, offset, length, FuseFileInfo.of(fi)));
+        }));
+        return o;
+    }
+
+    /** A request's work: returns 0 once it replied, or a negative errno to reply with. */
+    private interface Work {
+        int run();
+    }
+
+    /** Runs work and replies its error, if any; an exception is logged and answered EIO. */
+    private void serve(Pointer req, Work work) {
+        int r;
+        try {
+            r = work.run();
+        } catch (RuntimeException | Error e) {
+            LOG.error("FUSE request failed: {}", e.toString(), e);
+            r = -Errno.EIO;
+        }
+        if (r != 0) {
+            lib.fuse_reply_err(req, -r);
+        }
+    }
+
+    /** Replies res (0 or a negative errno) as an error reply; returns 0, as the request is answered. */
+    private int reply(Pointer req, int res) {
+        lib.fuse_reply_err(req, -res);
+        return 0;
+    }
+
+    /** The caller's uid, gid and pid for BraidFs, from the request; this thread's scratch. */
+    private Scratch context(Pointer req) {
+        Scratch s = scratch.get();
+        Pointer ctx = lib.fuse_req_ctx(req);
+        if (ctx != null) {
+            s.context.uid.set(Integer.toUnsignedLong(ctx.getInt(FuseLowLevel.CTX_UID)));
+            s.context.gid.set(Integer.toUnsignedLong(ctx.getInt(FuseLowLevel.CTX_GID)));
+            s.context.pid.set(ctx.getInt(FuseLowLevel.CTX_PID));
+            s.context.umask.set(ctx.getInt(FuseLowLevel.CTX_UMASK));
+        }
+        return s;
+    }
+
+    private void clear(Scratch s) {
+        s.entry.setMemory(16, statSize, (byte) 0);
+    }
+
+    /** Looks path up and answers the lookup with its entry. */
+    private int entry(Pointer req, String path, Scratch given) {
+        Scratch s = given != null ? given : context(req);
+        clear(s);
+        int r = fs.getattr(path, s.stat);
+        if (r != 0) {
+            return r;
+        }
+        long id = looked(path, s);
+        if (lib.fuse_reply_entry(req, entryParam(s, id)) != 0) {
+            nodes.forget(id, 1); // interrupted: the kernel will not forget what it never got
+        }
+        return 0;
+    }
+
+    private long looked(String path, Scratch s) {
+        int mode = (int) s.stat.st_mode.longValue();
+        return nodes.looked(path, s.stat.st_ino.longValue(), (mode & S_IFMT) == S_IFDIR,
+                s.stat.st_nlink.longValue());
+    }
+
+    /** struct fuse_entry_param {ino, generation, attr, attr_timeout, entry_timeout} around s's stat. */
+    private Pointer entryParam(Scratch s, long id) {
+        s.entry.putLong(0, id);
+        s.entry.putLong(8, 0);
+        s.entry.putDouble(16 + statSize, attrTimeout);
+        s.entry.putDouble(24 + statSize, entryTimeout);
+        return s.entry;
+    }
+
+    /** A change that makes a name in parent; answered with the new name's entry. */
+    private int made(Pointer req, long parent, String name, java.util.function.ToIntFunction<String> change) {
+        Scratch s = context(req);
+        String dir = nodes.path(parent);
+        if (dir == null) {
+            return -Errno.ESTALE;
+        }
+        String path = InodeTable.child(dir, name);
+        int r = change.applyAsInt(path);
+        return r != 0 ? r : entry(req, path, s);
+    }
+
+    private int removed(Pointer req, long parent, String name, java.util.function.ToIntFunction<String> change) {
+        context(req);
+        String dir = nodes.path(parent);
+        if (dir == null) {
+            return -Errno.ESTALE;
+        }
+        String path = InodeTable.child(dir, name);
+        int r = change.applyAsInt(path);
+        if (r == 0) {
+            nodes.removed(path);
+        }
+        return reply(req, r);
+    }
+
+    private int setattr(Pointer req, long ino, Pointer attr, int toSet, Pointer fi) {
+        Scratch s = context(req);
+        FuseFileInfo info = fi == null ? null : FuseFileInfo.of(fi);
+        String path = info != null ? fs.handlePath(info) : null;
+        if (path == null) {
+            path = nodes.path(ino);
+        }
+        if (path == null) {
+            return -Errno.ESTALE;
+        }
+        FileStat a = FileStat.of(attr);
+        int r = 0;
+        if ((toSet & FuseLowLevel.SET_MODE) != 0) {
+            r = fs.chmod(path, a.st_mode.longValue());
+        }
+        if (r == 0 && (toSet & (FuseLowLevel.SET_UID | FuseLowLevel.SET_GID)) != 0) {
+            long uid = (toSet & FuseLowLevel.SET_UID) != 0 ? a.st_uid.longValue() : -1;
+            long gid = (toSet & FuseLowLevel.SET_GID) != 0 ? a.st_gid.longValue() : -1;
+            r = fs.chown(path, uid, gid);
+        }
+        if (r == 0 && (toSet & FuseLowLevel.SET_SIZE) != 0) {
+            r = info != null ? fs.ftruncate(null, a.st_size.longValue(), info) : fs.truncate(path, a.st_size.longValue());
+        }
+        if (r == 0 && (toSet & (FuseLowLevel.SET_ATIME | FuseLowLevel.SET_MTIME)) != 0) {
+            long at = (toSet & FuseLowLevel.SET_ATIME) == 0 ? -2
+                    : (toSet & FuseLowLevel.SET_ATIME_NOW) != 0 ? -1 : BraidFs.nanos(a.st_atim);
+            long mt = (toSet & FuseLowLevel.SET_MTIME) == 0 ? -2
+                    : (toSet & FuseLowLevel.SET_MTIME_NOW) != 0 ? -1 : BraidFs.nanos(a.st_mtim);
+            r = fs.utimens(path, at, mt);
+        }
+        if (r != 0) {
+            return r;
+        }
+        clear(s);
+        r = fs.getattr(path, s.stat);
+        return r != 0 ? r : lib.fuse_reply_attr(req, s.statMem, attrTimeout) * 0;
+    }
+
+    /**
+     * FLUSH (a close): the handle's writes, then its owner's POSIX locks go, as close(2) releases
+     * them (libfuse's high-level layer does the same).
+     */
+    private int flush(Scratch s, FuseFileInfo info) {
+        int r = fs.flush(null, info);
+        s.flockMem.setMemory(0, 64, (byte) 0);
+        Flock unlock = Flock.of(s.flockMem);
+        unlock.l_type.set(Flock.F_UNLCK);
+        unlock.l_whence.set(0);
+        fs.lock(null, info, FuseLocks.F_SETLK, unlock);
+        return r;
+    }
+
+    /** Replies to a getxattr or listxattr: the size asked for (buf null), or the bytes. */
+    private int sized(Pointer req, Pointer buf, int r) {
+        if (r < 0) {
+            return r;
+        }
+        if (buf == null) {
+            lib.fuse_reply_xattr(req, r);
+        } else {
+            lib.fuse_reply_buf(req, buf, r);
+        }
+        return 0;
+    }
+
+    private int readdir(Pointer req, long size, long off, FuseFileInfo info) {
+        Scratch s = context(req);
+        Dir d = dirs.get(info.fh.get());
+        if (d == null) {
+            return -Errno.EBADF;
+        }
+        List<Entry> entries = d.entries;
+        if (off == 0 || entries == null) {
+            String path = nodes.path(d.node);
+            if (path == null) {
+                return -Errno.ESTALE;
+            }
+            List<Entry> read = new ArrayList<>();
+            int r = fs.readdir(path, null, (buf, name, stbuf, o) -> {
+                byte[] b = new byte[name.remaining() - 1];
+                name.get(b);
+                FileStat st = stbuf == null ? null : FileStat.of(stbuf);
+                read.add(new Entry(b, st == null ? UNKNOWN_INO : st.st_ino.longValue(),
+                        st == null ? S_IFDIR : (int) st.st_mode.longValue()));
+                return 0;
+            }, 0, info);
+            if (r != 0) {
+                return r;
+            }
+            d.entries = entries = read;
+        }
+        Pointer buf = size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
+        long pos = 0;
+        for (int i = (int) off; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            clear(s);
+            s.stat.st_ino.set(e.ino());
+            s.stat.st_mode.set(e.mode());
+            byte[] name = new byte[e.name().length + 1];
+            System.arraycopy(e.name(), 0, name, 0, e.name().length);
+            long need = lib.fuse_add_direntry(req, buf.slice(pos), size - pos, name, s.statMem, i + 1);
+            if (need > size - pos) {
+                break;
+            }
+            pos += need;
+        }
+        lib.fuse_reply_buf(req, buf, pos);
+        return 0;
+    }
+}
