@@ -701,8 +701,8 @@ public final class BraidFs extends FuseStubFS {
     }
 
     /** The name an open handle uses now, or null for an unknown handle. */
-    String handlePath(FuseFileInfo fi) {
-        OpenFile f = files.get(fi.fh.get());
+    String handlePath(long fh) {
+        OpenFile f = files.get(fh);
         return f == null ? null : f.path;
     }
 

@@ -68,17 +68,36 @@ final class InodeTable {
     }
 
     /**
-     * path was looked up (or made) and is the file with this inode number and link count: the node
-     * id to answer with, counted as one more lookup the kernel will forget.
+     * Before taking path, a file with this inode number and more than one link, as one more name
+     * of a node the table holds: that node's path, which the caller asks the servers about (an
+     * inode number is only unique on one brick, and another brick may answer after a failover or
+     * with read-from-replicas). Null when there is nothing to ask.
      */
-    synchronized long looked(String path, long ino, boolean dir, long nlink) {
+    synchronized String linkedTo(String path, long ino, boolean dir, long nlink) {
+        if (dir || nlink <= 1) {
+            return null;
+        }
+        Node n = byPath.get(path);
+        if (n != null && n.ino == ino) {
+            return null;
+        }
+        Node m = byIno.get(ino);
+        return m == null ? null : m.path;
+    }
+
+    /**
+     * path was looked up (or made) and is the file with this inode number and link count: the node
+     * id to answer with, counted as one more lookup the kernel will forget. sameFile: the servers
+     * said that {@link #linkedTo} is this file too (or there was nothing to ask).
+     */
+    synchronized long looked(String path, long ino, boolean dir, long nlink, boolean sameFile) {
         Node n = byPath.get(path);
         if (n != null && (n.ino != ino || n.dir != dir)) {
             unname(n, path); // the name means another file now
             n = null;
         }
         boolean linked = !dir && nlink > 1;
-        if (n == null && linked) {
+        if (n == null && linked && sameFile) {
             n = byIno.get(ino);
             if (n != null) {
                 name(n, path);
@@ -89,8 +108,8 @@ final class InodeTable {
             byId.put(n.id, n);
             byPath.put(path, n);
         }
-        if (linked) {
-            byIno.putIfAbsent(ino, n);
+        if (linked && byIno.get(ino) != n && (byIno.get(ino) == null || !sameFile)) {
+            byIno.put(ino, n);
         }
         n.lookups++;
         return n.id;

@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.braid.fuse.FuseLowLevel.Lib;
+import io.braid.proto.file.FileReply;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
@@ -57,6 +58,11 @@ final class LowLevelFs {
     /** Open directories: the listing read at offset 0, served in pieces by offset. */
     private final Map<Long, Dir> dirs = new ConcurrentHashMap<>();
     private final AtomicLong dirHandles = new AtomicLong();
+    /**
+     * A handle open on each node, by node id: a getattr without one (fstat(2) sends none) of a file
+     * unlinked or renamed over while open asks about the name its handles use now.
+     */
+    private final Map<Long, Long> opened = new ConcurrentHashMap<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private final AtomicBoolean mounted = new AtomicBoolean();
     /** Kept reachable while mounted: libfuse holds pointers to its callbacks. */
@@ -193,7 +199,8 @@ final class LowLevelFs {
             if (path == null) {
                 return -Errno.ESTALE;
             }
-            String open = fi == null ? null : fs.handlePath(FuseFileInfo.of(fi));
+            Long handle = fi != null ? Long.valueOf(FuseFileInfo.of(fi).fh.get()) : opened.get(ino);
+            String open = handle == null ? null : fs.handlePath(handle);
             clear(s);
             int r = fs.getattr(open != null ? open : path, s.stat);
             return r != 0 ? r : lib.fuse_reply_attr(req, s.statMem, attrTimeout) * 0;
@@ -280,6 +287,8 @@ final class LowLevelFs {
             }
             if (lib.fuse_reply_open(req, fi) != 0) {
                 fs.release(null, info); // the open was interrupted: nobody will close it
+            } else {
+                opened.put(ino, info.fh.get());
             }
             return 0;
         }));
@@ -305,6 +314,7 @@ final class LowLevelFs {
             if ((fi.getInt(FI_BITS_OFFSET) & FI_FLUSH) != 0) {
                 r = flush(s, info);
             }
+            opened.remove(ino, info.fh.get());
             int rr = fs.release(null, info);
             return reply(req, r != 0 ? r : rr);
         }));
@@ -386,6 +396,8 @@ final class LowLevelFs {
             if (lib.fuse_reply_create(req, entryParam(s, id), fi) != 0) {
                 fs.release(null, info);
                 nodes.forget(id, 1);
+            } else {
+                opened.put(id, info.fh.get());
             }
             return 0;
         }));
@@ -468,9 +480,18 @@ final class LowLevelFs {
     }
 
     private long looked(String path, Scratch s) {
-        int mode = (int) s.stat.st_mode.longValue();
-        return nodes.looked(path, s.stat.st_ino.longValue(), (mode & S_IFMT) == S_IFDIR,
-                s.stat.st_nlink.longValue());
+        long ino = s.stat.st_ino.longValue();
+        boolean dir = ((int) s.stat.st_mode.longValue() & S_IFMT) == S_IFDIR;
+        long nlink = s.stat.st_nlink.longValue();
+        String other = nodes.linkedTo(path, ino, dir, nlink);
+        boolean same = true;
+        if (other != null) {
+            // another name with this inode number: one file only if a server says so now
+            VolumeOps ops = fs.ops();
+            FileReply r = ops.getattr(other);
+            same = r.getErrno() == 0 && ops.ino(r.getAttr(), ops.setOf(other)) == ino;
+        }
+        return nodes.looked(path, ino, dir, nlink, same);
     }
 
     /** struct fuse_entry_param {ino, generation, attr, attr_timeout, entry_timeout} around s's stat. */
@@ -511,7 +532,7 @@ final class LowLevelFs {
     private int setattr(Pointer req, long ino, Pointer attr, int toSet, Pointer fi) {
         Scratch s = context(req);
         FuseFileInfo info = fi == null ? null : FuseFileInfo.of(fi);
-        String path = info != null ? fs.handlePath(info) : null;
+        String path = info != null ? fs.handlePath(info.fh.get()) : null;
         if (path == null) {
             path = nodes.path(ino);
         }

@@ -11,6 +11,7 @@ final class TestMount implements AutoCloseable {
     final Path dir;
     final VolumeClient client;
     final BraidFs fs;
+    private LowLevelFs lowLevel;
 
     TestMount(String volume, List<ServerAddress> servers, Path dir, boolean readOnly, VolumeClient.Timing timing)
             throws IOException {
@@ -22,10 +23,11 @@ final class TestMount implements AutoCloseable {
             MountOptions o = MountOptions.parse(List.of("-o", readOnly ? "ro" : "rw",
                     servers.get(0).target() + ":/" + volume, dir.toString()));
             made = new BraidFs(client, o);
-            // Served by a thread of its own (jnr-fuse's non-blocking mount waits two seconds to see it fail).
-            BraidFs fs = made;
-            String[] fuseOptions = FuseOptions.of(o).toArray(new String[0]);
-            Thread serving = new Thread(() -> fs.mount(this.dir, true, false, fuseOptions), "fuse-" + dir.getFileName());
+            // Served by a thread of its own, through the low-level API as braid mount does.
+            LowLevelFs fs = new LowLevelFs(made, o.attrTimeout(), o.entryTimeout());
+            lowLevel = fs;
+            List<String> fuseOptions = FuseOptions.of(o);
+            Thread serving = new Thread(() -> fs.mount(this.dir, fuseOptions), "fuse-" + dir.getFileName());
             serving.setDaemon(true);
             serving.start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -36,7 +38,7 @@ final class TestMount implements AutoCloseable {
                 Thread.sleep(10);
             }
         } catch (IOException | RuntimeException e) {
-            unmount(this.dir, made);
+            unmount(this.dir, lowLevel);
             client.close();
             throw e;
         } catch (InterruptedException e) {
@@ -57,13 +59,13 @@ final class TestMount implements AutoCloseable {
 
     @Override
     public void close() {
-        unmount(dir, fs);
+        unmount(dir, lowLevel);
         client.close();
     }
 
-    private static void unmount(Path dir, BraidFs fs) {
+    private static void unmount(Path dir, LowLevelFs fs) {
         if (fs != null) {
-            fs.umount(); // fusermount -u -z, marks it unmounted for jnr-fuse's exit hook
+            fs.umount(); // fusermount -u -z
         }
         if (!MountMain.awaitUnmounted(dir, 5_000)) {
             run("fusermount", "-u", "-z", dir.toString());
