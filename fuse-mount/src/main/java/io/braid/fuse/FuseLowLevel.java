@@ -30,7 +30,12 @@ final class FuseLowLevel {
 
         void fuse_session_remove_chan(Pointer ch);
 
-        int fuse_session_loop_mt(Pointer se);
+        int fuse_chan_recv(Pointer chp, Pointer buf, @size_t long size);
+
+        @size_t
+        long fuse_chan_bufsize(Pointer ch);
+
+        void fuse_session_process(Pointer se, Pointer buf, @size_t long len, Pointer ch);
 
         void fuse_session_exit(Pointer se);
 

@@ -142,16 +142,103 @@ final class LowLevelFs {
         mounted.set(true);
         try {
             lib.fuse_session_add_chan(se, ch);
-            int res = lib.fuse_session_loop_mt(se);
-            if (res != 0) {
-                LOG.warn("the FUSE session of {} ended with {}", dir, res);
-            }
+            new Workers(se, ch).serve();
             lib.fuse_session_remove_chan(ch);
             lib.fuse_session_destroy(se);
         } finally {
             mounted.set(false);
             lib.fuse_unmount(where, ch);
             keep.clear();
+        }
+    }
+
+    /**
+     * The threads that read requests from the kernel and process them. They are Java threads
+     * (libfuse's own loop would call into the JVM from threads it starts, which jffi attaches
+     * anew for every callback: a new Thread object and thread-local state per request). Like
+     * libfuse's multi-threaded loop, a new one starts when none is idle, so that requests that
+     * wait (a lock, a failover) never hold up the others, and one with too many idle ends.
+     */
+    private final class Workers {
+        private static final int MAX = 64;
+        private static final int MAX_IDLE = 8;
+        private final Pointer se;
+        private final Pointer ch;
+        private final long bufsize;
+        private int running;
+        private int idle;
+        private int made;
+
+        Workers(Pointer se, Pointer ch) {
+            this.se = se;
+            this.ch = ch;
+            this.bufsize = lib.fuse_chan_bufsize(ch);
+        }
+
+        /** Serves until the file system is unmounted and every worker has ended. */
+        void serve() {
+            synchronized (this) {
+                running = 1;
+                idle = 1;
+            }
+            work();
+            synchronized (this) {
+                while (running > 0) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
+
+        private void start() {
+            Thread t = new Thread(this::work, "fuse-" + (++made));
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private void work() {
+            Pointer buf = Memory.allocateDirect(runtime, bufsize, false);
+            Pointer chp = Memory.allocateDirect(runtime, 8, true);
+            try {
+                while (true) {
+                    chp.putPointer(0, ch);
+                    int res = lib.fuse_chan_recv(chp, buf, bufsize);
+                    if (res == -Errno.EINTR) {
+                        continue;
+                    }
+                    if (res <= 0) {
+                        synchronized (this) {
+                            idle--;
+                        }
+                        break; // unmounted (0), or the device failed
+                    }
+                    synchronized (this) {
+                        if (--idle == 0 && running < MAX) {
+                            running++;
+                            idle++;
+                            start();
+                        }
+                    }
+                    lib.fuse_session_process(se, buf, res, chp.getPointer(0));
+                    synchronized (this) {
+                        if (idle >= MAX_IDLE) {
+                            break; // enough others wait for the next request
+                        }
+                        idle++;
+                    }
+                }
+            } catch (RuntimeException | Error e) {
+                LOG.error("FUSE worker failed: {}", e.toString(), e);
+            } finally {
+                synchronized (this) {
+                    running--;
+                    notifyAll();
+                }
+            }
         }
     }
 
