@@ -30,9 +30,9 @@ import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
 /**
- * The FUSE file system of one mounted volume (libfuse 2 high-level API through jnr-fuse): turns
- * each callback into {@link VolumeOps} calls and their replies into FUSE structures and negative
- * errnos. Open files get a handle that carries their flags and the pending error of their
+ * The FUSE file system of one mounted volume, by path: turns each operation into {@link VolumeOps}
+ * calls and their replies into FUSE structures (jnr-fuse's) and negative errnos. {@link LowLevelFs}
+ * serves it through libfuse's low-level API and turns node ids into paths. Open files get a handle that carries their flags and the pending error of their
  * background writes. With {@code ro} every change answers EROFS.
  */
 public final class BraidFs extends FuseStubFS {
@@ -81,7 +81,7 @@ public final class BraidFs extends FuseStubFS {
 
     /**
      * An open file: its flags, the pending error of its background writes, and the name it has on
-     * the servers now (libfuse passes no path for a file unlinked while open: see {@link #unlink}).
+     * the servers now (calls on an open file come with its handle and no path: see {@link #unlink}).
      */
     private static final class OpenFile {
         final int flags;
@@ -119,22 +119,6 @@ public final class BraidFs extends FuseStubFS {
         this.readOnly = readOnly;
         this.writeBehind = writeBehind;
         this.kernelAttrs = new KernelAttrs(attrTimeout, entryTimeout);
-        // flag_utime_omit_ok: libfuse passes UTIME_OMIT/UTIME_NOW through instead of dropping a one-sided utimens.
-        // flag_nullpath_ok: with hard_remove, calls on a file unlinked while open come with no path (and its handle).
-        Pointer mem = Struct.getMemory(fuseOperations);
-        long flags = offsetOf(fuseOperations.flag_nullpath_ok);
-        mem.putInt(flags, mem.getInt(flags) | 0b101);
-    }
-
-    /** A struct member's offset (jnr-ffi keeps the accessor out of reach). */
-    private static long offsetOf(Object member) {
-        try {
-            java.lang.reflect.Method m = Class.forName("jnr.ffi.Struct$AbstractMember").getDeclaredMethod("offset");
-            m.setAccessible(true);
-            return (Long) m.invoke(member);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("jnr-ffi changed: " + e, e);
-        }
     }
 
     /** The file system of a mount with these options ({@code ro} and the kernel's cache timeouts), writing behind. */
@@ -161,11 +145,6 @@ public final class BraidFs extends FuseStubFS {
 
     VolumeOps ops() {
         return ops;
-    }
-
-    /** After the kernel unmounted the file system (umount DIR): nothing left for jnr-fuse to unmount at exit. */
-    void forgetMount() {
-        mounted.set(false);
     }
 
     // ---- attributes and names ----
@@ -691,7 +670,7 @@ public final class BraidFs extends FuseStubFS {
         }
     }
 
-    /** The path libfuse gave, or, for a file unlinked while open (no path), the name its handle has now. */
+    /** The path given, or, for a call on an open file (no path), the name its handle has now. */
     private String pathOf(String given, FuseFileInfo fi) {
         if (given != null) {
             return given;
@@ -784,7 +763,7 @@ public final class BraidFs extends FuseStubFS {
         }
     }
 
-    /** Keeps a change's returned attributes for the getattr libfuse sends next on this thread. */
+    /** Keeps a change's returned attributes for the getattr that answers the kernel next. */
     private int remember(String path, FileReply reply) {
         if (reply.getErrno() != 0) {
             return -reply.getErrno();

@@ -15,7 +15,12 @@ final class FuseOptions {
     private FuseOptions() {
     }
 
-    /** {@code -o opt,opt,...} for libfuse's fuse_main. */
+    /**
+     * {@code -o opt,opt,...} for fuse_mount and fuse_lowlevel_new. The kernel's cache timeouts are
+     * not among them: {@link LowLevelFs} gives them with every entry and attribute it answers
+     * (attr-timeout, entry-timeout; a name that does not exist is not cached, so one another client
+     * just created is seen at once), and the inode numbers it answers are the bricks'.
+     */
     static List<String> of(MountOptions o) {
         List<String> opts = new ArrayList<>();
         // The mount table shows "HOST:/NAME on DIR type fuse.braid".
@@ -27,19 +32,10 @@ final class FuseOptions {
             opts.add("allow_other");
         }
         opts.add("default_permissions");
-        // st_ino comes from the bricks, so hard links show one inode number (tar, rsync -H, du).
-        opts.add("use_ino");
         // mount(8) mounts over non-empty directories too; a second Braid mount on DIR is refused before.
         opts.add("nonempty");
-        opts.add("attr_timeout=" + seconds(o.attrTimeout()));
-        opts.add("entry_timeout=" + seconds(o.entryTimeout()));
-        // A name another client just created is seen at once.
-        opts.add("negative_timeout=0");
         // One request per 128 KiB instead of per 4 KiB page.
         opts.add("big_writes");
-        // unlink and rename go to the servers as they are (no .fuse_hidden renames); an unlinked
-        // open file is kept by BraidFs itself (see BraidFs.unlink)
-        opts.add("hard_remove");
         opts.add("max_write=" + BraidFs.MAX_IO);
         opts.add("max_read=" + BraidFs.MAX_IO);
         if (o.readOnly()) {
@@ -49,9 +45,6 @@ final class FuseOptions {
         return List.of("-o", String.join(",", opts));
     }
 
-    private static String seconds(double s) {
-        return String.format(Locale.ROOT, "%.3f", s);
-    }
 
     /** allow_other: always as root; otherwise only if /etc/fuse.conf permits it (fusermount refuses else). */
     static boolean allowOther() {

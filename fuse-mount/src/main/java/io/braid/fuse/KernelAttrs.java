@@ -8,11 +8,11 @@ import io.braid.proto.file.Attr;
 
 /**
  * The size and mtime this client last gave the kernel for each path (every attribute the kernel
- * holds passed through getattr or fgetattr: libfuse 2 asks them after lookup, create, mknod,
- * mkdir and every setattr, and its readdir hands over no attributes), and when. The kernel
+ * holds passed through getattr: a lookup, create, mknod, mkdir, link and every setattr answer
+ * with one, and readdir hands over no attributes), and when. The kernel
  * trusts them for attr-timeout: a file another client rewrote meanwhile keeps its old size
- * there, and a cached read stops at it (fstat, sendfile and mmap use it too). libfuse 2's
- * high-level API cannot make the kernel forget them, so {@link BraidFs#open} compares the
+ * there, and a cached read stops at it (fstat, sendfile and mmap use it too). So
+ * {@link BraidFs#open} compares the
  * server's fresh attributes with these; where they differ it answers ESTALE, and the kernel looks
  * the path up again (which refreshes them) and retries the open (see {@link #askedRelookup}).
  *

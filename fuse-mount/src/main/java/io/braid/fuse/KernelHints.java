@@ -7,14 +7,14 @@ import io.braid.proto.file.Attr;
 
 /**
  * Answers the kernel asks for again and again, known without asking a server, each for a
- * moment: the attributes a change just returned (libfuse asks getattr right after mkdir, create,
- * chmod, ...) and that a file has no security.capability (the kernel asks before every write,
- * to drop a capability as a write must). Keyed by path, not thread: jffi may attach each callback
- * as a new Java thread. Each map stays small: it is cleared when it grows past its bound.
+ * moment: the attributes a change just returned (the entry a create, mkdir, link... answers with,
+ * and the attributes after a setattr, come from the getattr made right after the change) and that
+ * a file has no security.capability (the kernel asks before every write, to drop a capability as
+ * a write must). Keyed by path. Each map stays small: it is cleared when it grows past its bound.
  */
 final class KernelHints {
     static final String CAPABILITY = "security.capability";
-    /** The getattr libfuse sends after a change comes within microseconds; 100 ms is ample. */
+    /** The getattr after a change comes within microseconds; 100 ms is ample. */
     private static final long RECENT_NANOS = 100_000_000L;
     /** A capability set by another client is seen within a second, like any attribute. */
     private static final long NO_CAPABILITY_NANOS = 1_000_000_000L;

@@ -39,9 +39,6 @@ final class LowLevelFs {
     private static final int S_IFDIR = 0040000;
     /** The longest symlink target readlink answers (PATH_MAX and its NUL). */
     private static final int PATH_MAX = 4096;
-    /** libfuse's high-level options, which the low-level API would refuse: their job is done here. */
-    private static final List<String> HIGH_LEVEL_ONLY = List.of("use_ino", "hard_remove", "attr_timeout=",
-            "entry_timeout=", "negative_timeout=");
     /** The inode number of "." and ".." in a listing (libfuse's FUSE_UNKNOWN_INO; 0 would hide them). */
     private static final long UNKNOWN_INO = 0xffffffffL;
     /** fuse_file_info's bit fields, and the flush bit in them. */
@@ -105,18 +102,10 @@ final class LowLevelFs {
      * @throws MountException if libfuse cannot mount or refuses an option
      */
     void mount(Path dir, List<String> fuseOptions) {
-        List<String> opts = new ArrayList<>();
-        for (int i = 0; i < fuseOptions.size(); i++) {
-            if (fuseOptions.get(i).equals("-o") && i + 1 < fuseOptions.size()) {
-                for (String o : fuseOptions.get(++i).split(",")) {
-                    if (HIGH_LEVEL_ONLY.stream().noneMatch(h -> h.endsWith("=") ? o.startsWith(h) : o.equals(h))) {
-                        opts.add(o);
-                    }
-                }
-            }
-        }
         List<Pointer> keep = new ArrayList<>();
-        String[] argv = {"braid", "-o", String.join(",", opts)};
+        List<String> args0 = new ArrayList<>(List.of("braid"));
+        args0.addAll(fuseOptions);
+        String[] argv = args0.toArray(new String[0]);
         Pointer argvMem = Memory.allocateDirect(runtime, (argv.length + 1) * 8L, true);
         for (int i = 0; i < argv.length; i++) {
             Pointer s = cString(argv[i].getBytes(StandardCharsets.UTF_8));
@@ -136,7 +125,7 @@ final class LowLevelFs {
         Pointer se = lib.fuse_lowlevel_new(args, ops, Struct.size(ops), null);
         if (se == null) {
             lib.fuse_unmount(where, ch);
-            throw MountException.failure("cannot mount " + dir + ": libfuse refused the options " + opts);
+            throw MountException.failure("cannot mount " + dir + ": libfuse refused the options " + fuseOptions);
         }
         mountPoint = dir;
         mounted.set(true);

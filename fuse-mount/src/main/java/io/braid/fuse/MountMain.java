@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import ru.serce.jnrfuse.FuseException;
 
 /**
  * {@code mount [-o OPTIONS] [-f] HOST[:PORT]:/NAME DIR}: mounts a file volume with FUSE. Checks
@@ -29,8 +28,6 @@ public final class MountMain {
     private static final Logger LOG = LoggerFactory.getLogger(MountMain.class);
     /** Every failure line starts with this; the background parent looks for it in the child's log. */
     static final String PREFIX = "mount: ";
-    /** Serve the mount through libfuse's high-level API instead (for comparison only). */
-    private static final boolean HIGH_LEVEL = Boolean.getBoolean("braid.fuse.highlevel");
 
     private MountMain() {
     }
@@ -110,14 +107,10 @@ public final class MountMain {
         try {
             client.connect();
             BraidFs fs = new BraidFs(client, options);
-            LowLevelFs lowLevel = HIGH_LEVEL ? null : new LowLevelFs(fs, options.attrTimeout(), options.entryTimeout());
+            LowLevelFs lowLevel = new LowLevelFs(fs, options.attrTimeout(), options.entryTimeout());
             Thread hook = new Thread(() -> {
                 LOG.info("{}: terminating: unmounting {}", options.volume(), dir);
-                if (lowLevel != null) {
-                    lowLevel.umount();
-                } else {
-                    fs.umount();
-                }
+                lowLevel.umount();
                 awaitUnmounted(dir, 5_000);
                 try {
                     finished.await(5, TimeUnit.SECONDS);
@@ -130,16 +123,7 @@ public final class MountMain {
             String[] fuseOptions = FuseOptions.of(options).toArray(new String[0]);
             LOG.info("{}: mounting {} at {} (pid {}, client {}, options {})", options.volume(), options.source(), dir,
                     ProcessHandle.current().pid(), client.clientId(), String.join(" ", fuseOptions));
-            if (lowLevel != null) {
-                lowLevel.mount(dir, List.of(fuseOptions));
-            } else {
-                try {
-                    fs.mount(dir, true, false, fuseOptions);
-                } catch (FuseException e) {
-                    throw MountException.failure("cannot mount " + dir + ": " + rootMessage(e));
-                }
-            }
-            fs.forgetMount();
+            lowLevel.mount(dir, List.of(fuseOptions));
             LOG.info("{}: {} unmounted", options.volume(), dir);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -227,13 +211,5 @@ public final class MountMain {
                 // shutting down
             }
         }
-    }
-
-    private static String rootMessage(Throwable t) {
-        Throwable root = t;
-        while (root.getCause() != null) {
-            root = root.getCause();
-        }
-        return root.getMessage() == null ? root.toString() : root.getMessage();
     }
 }
