@@ -254,7 +254,13 @@ final class LowLevelFs {
 
     private FuseLowLevel.Ops callbacks() {
         FuseLowLevel.Ops o = new FuseLowLevel.Ops(runtime);
-        o.destroy.set(userdata -> fs.destroy(null));
+        o.destroy.set(userdata -> {
+            try {
+                fs.destroy(null); // the writes still behind go out
+            } catch (RuntimeException | Error e) {
+                LOG.error("FUSE destroy failed: {}", e.toString(), e);
+            }
+        });
         o.lookup.set((req, parent, name) -> serve(req, () -> {
             String dir = nodes.path(parent);
             if (dir == null) {
@@ -279,7 +285,11 @@ final class LowLevelFs {
             String open = handle == null ? null : fs.handlePath(handle);
             clear(s);
             int r = fs.getattr(open != null ? open : path, s.stat);
-            return r != 0 ? r : lib.fuse_reply_attr(req, s.statMem, attrTimeout) * 0;
+            if (r != 0) {
+                return r;
+            }
+            lib.fuse_reply_attr(req, s.statMem, attrTimeout);
+            return 0;
         }));
         o.setattr.set((req, ino, attr, toSet, fi) -> serve(req, () -> setattr(req, ino, attr, toSet, fi)));
         o.readlink.set((req, ino) -> serve(req, () -> {
@@ -372,12 +382,20 @@ final class LowLevelFs {
             Scratch s = context(req);
             Pointer buf = size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
             int n = fs.read(null, buf, size, off, FuseFileInfo.of(fi));
-            return n < 0 ? n : lib.fuse_reply_buf(req, buf, n) * 0;
+            if (n < 0) {
+                return n;
+            }
+            lib.fuse_reply_buf(req, buf, n);
+            return 0;
         }));
         o.write.set((req, ino, buf, size, off, fi) -> serve(req, () -> {
             context(req);
             int n = fs.write(null, buf, size, off, FuseFileInfo.of(fi));
-            return n < 0 ? n : lib.fuse_reply_write(req, n) * 0;
+            if (n < 0) {
+                return n;
+            }
+            lib.fuse_reply_write(req, n);
+            return 0;
         }));
         o.flush.set((req, ino, fi) -> serve(req, () -> {
             Scratch s = context(req);
@@ -420,7 +438,11 @@ final class LowLevelFs {
             Scratch s = context(req);
             s.io.setMemory(0, 256, (byte) 0);
             int r = fs.statfs("/", Statvfs.of(s.io));
-            return r != 0 ? r : lib.fuse_reply_statfs(req, s.io) * 0;
+            if (r != 0) {
+                return r;
+            }
+            lib.fuse_reply_statfs(req, s.io);
+            return 0;
         }));
         o.setxattr.set((req, ino, name, value, size, flags) -> serve(req, () -> {
             context(req);
@@ -480,7 +502,11 @@ final class LowLevelFs {
         o.getlk.set((req, ino, fi, lock) -> serve(req, () -> {
             context(req);
             int r = fs.lock(null, FuseFileInfo.of(fi), FuseLocks.F_GETLK, Flock.of(lock));
-            return r != 0 ? r : lib.fuse_reply_lock(req, lock) * 0;
+            if (r != 0) {
+                return r;
+            }
+            lib.fuse_reply_lock(req, lock);
+            return 0;
         }));
         o.setlk.set((req, ino, fi, lock, sleep) -> serve(req, () -> {
             context(req);
@@ -640,7 +666,11 @@ final class LowLevelFs {
         }
         clear(s);
         r = fs.getattr(path, s.stat);
-        return r != 0 ? r : lib.fuse_reply_attr(req, s.statMem, attrTimeout) * 0;
+        if (r != 0) {
+            return r;
+        }
+        lib.fuse_reply_attr(req, s.statMem, attrTimeout);
+        return 0;
     }
 
     /**

@@ -282,6 +282,8 @@ class FilePosixIT {
                 eq(os.pread(fd, 100, 0), b'keep me', 'read through the fd of an unlinked file')
                 os.pwrite(fd, b'K', 0)
                 eq(os.pread(fd, 100, 0), b'Keep me', 'write through the fd of an unlinked file')
+                os.pwrite(fd, b'!', 20)
+                eq(os.fstat(fd).st_size, 21, 'fstat of an unlinked file after a write that extends it')
                 eq(os.listdir('d'), [], 'readdir of its directory while the unlinked file is open')
                 eq(err(os.rmdir, 'd'), 'OK', 'rmdir of its (empty) directory while the unlinked file is open')
                 os.close(fd)
@@ -303,10 +305,12 @@ class FilePosixIT {
                 assert not os.path.exists('src'), 'src still exists'
                 eq(os.stat('dst').st_ino, ino, 'the renamed file keeps its inode number')
                 # the replaced file stays readable through an fd opened before
-                wr('t1', b'old content'); wr('n1', b'replacement')
+                wr('t1', b'the old content'); wr('n1', b'replacement')
                 fd = os.open('t1', os.O_RDONLY)
                 os.rename('n1', 't1')
-                eq(os.pread(fd, 100, 0), b'old content', 'replaced file through an old fd')
+                eq(os.pread(fd, 100, 0), b'the old content', 'replaced file through an old fd')
+                eq(os.fstat(fd).st_size, 15, 'fstat of the replaced file through an old fd')
+                eq(os.stat('t1').st_size, 11, 'stat of the new t1')
                 os.close(fd)
                 eq(rd('t1'), b'replacement', 'the new t1')
                 # a directory with contents
