@@ -78,6 +78,8 @@ public final class BraidFs extends FuseStubFS {
      */
     private static final long PREFETCH_NANOS = 500_000_000L;
     private static final int PREFETCH_BOUND = 256;
+    /** Where files unlinked while open here keep a name (see {@link #hiddenName}). */
+    private static final String UNLINKED_PREFIX = "/" + Placement.UNLINKED_DIR + "/";
 
     /**
      * An open file: its flags, the pending error of its background writes, and the name it has on
@@ -172,6 +174,10 @@ public final class BraidFs extends FuseStubFS {
                 prefetched.put(path, new Prefetched(tid, opening, reply.getData(), System.nanoTime()));
             }
             fill(stat, reply.getAttr(), set);
+            if (path.startsWith(UNLINKED_PREFIX)) {
+                // a file unlinked (or renamed over) while open here: its kept name is not a link
+                stat.st_nlink.set(Math.max(0, reply.getAttr().getNlink() - 1));
+            }
             kernelAttrs.told(path, reply.getAttr());
             return 0;
         });
