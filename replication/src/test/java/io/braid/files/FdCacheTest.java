@@ -17,11 +17,12 @@ class FdCacheTest {
     @TempDir
     Path tmp;
     byte[] file;
+    Path path;
 
     @BeforeEach
     void setUp() throws Exception {
-        Path f = Files.writeString(tmp.resolve("f"), "x");
-        file = Brick.cString(f.toString());
+        path = Files.writeString(tmp.resolve("f"), "x").toRealPath();
+        file = Brick.cString(path.toString());
     }
 
     @Test
@@ -102,7 +103,15 @@ class FdCacheTest {
         return new FdCache.Handle(fd, true);
     }
 
-    private static boolean isOpen(int fd) {
-        return Files.exists(Path.of("/proc/self/fd/" + fd));
+    /**
+     * Whether fd is still open on the test's file. Only the number would not do: once closed, it
+     * may be reused at once by another thread of this JVM (seen under load).
+     */
+    private boolean isOpen(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).equals(path);
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 }
