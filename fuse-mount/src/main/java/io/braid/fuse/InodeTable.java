@@ -63,10 +63,6 @@ final class InodeTable {
         return n == null ? null : n.path;
     }
 
-    synchronized int size() {
-        return byId.size();
-    }
-
     /**
      * Before taking path, a file with this inode number and more than one link, as one more name
      * of a node the table holds: that node's path, which the caller asks the servers about (an

@@ -239,10 +239,6 @@ final class LowLevelFs {
         }
     }
 
-    int nodes() {
-        return nodes.size();
-    }
-
     private Pointer cString(byte[] b) {
         Pointer p = Memory.allocateDirect(runtime, b.length + 1, true);
         p.put(0, b, 0, b.length);
@@ -283,13 +279,7 @@ final class LowLevelFs {
             }
             Long handle = fi != null ? Long.valueOf(FuseFileInfo.of(fi).fh.get()) : opened.get(ino);
             String open = handle == null ? null : fs.handlePath(handle);
-            clear(s);
-            int r = fs.getattr(open != null ? open : path, s.stat);
-            if (r != 0) {
-                return r;
-            }
-            lib.fuse_reply_attr(req, s.statMem, attrTimeout);
-            return 0;
+            return replyAttr(req, s, open != null ? open : path);
         }));
         o.setattr.set((req, ino, attr, toSet, fi) -> serve(req, () -> setattr(req, ino, attr, toSet, fi)));
         o.readlink.set((req, ino) -> serve(req, () -> {
@@ -346,8 +336,7 @@ final class LowLevelFs {
             if (r != 0) {
                 return r;
             }
-            clear(s);
-            r = fs.getattr(to, s.stat);
+            r = stat(s, to);
             if (r != 0) {
                 return r;
             }
@@ -484,8 +473,7 @@ final class LowLevelFs {
             if (r != 0) {
                 return r;
             }
-            clear(s);
-            r = fs.getattr(path, s.stat);
+            r = stat(s, path);
             if (r != 0) {
                 fs.release(null, info);
                 return r;
@@ -566,11 +554,26 @@ final class LowLevelFs {
         s.entry.setMemory(16, statSize, (byte) 0);
     }
 
+    /** path's attributes into s's stat (cleared first); 0 or a negative errno. */
+    private int stat(Scratch s, String path) {
+        clear(s);
+        return fs.getattr(path, s.stat);
+    }
+
+    /** Answers with path's attributes, valid for attr-timeout. */
+    private int replyAttr(Pointer req, Scratch s, String path) {
+        int r = stat(s, path);
+        if (r != 0) {
+            return r;
+        }
+        lib.fuse_reply_attr(req, s.statMem, attrTimeout);
+        return 0;
+    }
+
     /** Looks path up and answers the lookup with its entry. */
     private int entry(Pointer req, String path, Scratch given) {
         Scratch s = given != null ? given : context(req);
-        clear(s);
-        int r = fs.getattr(path, s.stat);
+        int r = stat(s, path);
         if (r != 0) {
             return r;
         }
@@ -664,13 +667,7 @@ final class LowLevelFs {
         if (r != 0) {
             return r;
         }
-        clear(s);
-        r = fs.getattr(path, s.stat);
-        if (r != 0) {
-            return r;
-        }
-        lib.fuse_reply_attr(req, s.statMem, attrTimeout);
-        return 0;
+        return replyAttr(req, s, path);
     }
 
     /**
