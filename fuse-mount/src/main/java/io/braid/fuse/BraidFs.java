@@ -15,6 +15,7 @@ import com.google.protobuf.UnsafeByteOperations;
 
 import io.braid.proto.file.Attr;
 import io.braid.proto.file.FileReply;
+import io.braid.proto.file.Setattr;
 import io.braid.proto.file.StatfsReply;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -93,6 +94,15 @@ public final class BraidFs extends FuseStubFS {
         volatile boolean hidden;
         /** The whole file as a read-only open found it, for the reads that follow; null once it may have changed here. */
         volatile ByteString content;
+        /**
+         * A file this handle created: its attributes as this mount's changes left them (the create's
+         * reply, then each change sent behind the writes), the end of its writes, and whether the
+         * mtime is the server's (a write since sets it there, to a time only the server knows).
+         * Guarded by the OpenFile; attr null for a file opened, not created.
+         */
+        Attr attr;
+        long written;
+        boolean mtimeKnown = true;
 
         OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors, String path) {
             this.flags = flags;
@@ -158,9 +168,19 @@ public final class BraidFs extends FuseStubFS {
             if (r != null) {
                 fill(stat, r.attr(), r.set());
                 kernelAttrs.told(path, r.attr());
+                if (!r.mtimeKnown()) {
+                    kernelAttrs.wrote(path, r.attr().getSize()); // the kernel has a guess: compare sizes only
+                }
                 return 0;
             }
             int set = ops.setOf(path);
+            Attr mine = whileBehind(path);
+            if (mine != null) {
+                fill(stat, mine, set);
+                kernelAttrs.told(path, mine);
+                kernelAttrs.wrote(path, mine.getSize()); // the mtime is a guess: compare sizes only
+                return 0;
+            }
             long tid = openProbe.usable() ? getContext().pid.get() : 0;
             String opening = tid > 0 ? openProbe.readOnlyOpen(tid) : null;
             FileReply reply = opening == null ? ops.getattr(path) : ops.getattr(path, MAX_IO);
@@ -318,17 +338,149 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int chmod(String path, long mode) {
-        return change("chmod", path, () -> remember(path, ops.chmod(path, (int) mode & 07777)));
+        int perm = (int) mode & 07777;
+        return change("chmod", path, () -> {
+            int behind = changeBehind(path, Setattr.newBuilder().setMode(perm));
+            return behind != NOT_BEHIND ? behind : remember(path, ops.chmod(path, perm));
+        });
     }
 
     @Override
     public int chown(String path, long uid, long gid) {
-        return change("chown", path, () -> remember(path, ops.chown(path, id(uid), id(gid))));
+        long u = id(uid);
+        long g = id(gid);
+        return change("chown", path, () -> {
+            Setattr.Builder c = Setattr.newBuilder();
+            if (u != -1) {
+                c.setUid(u);
+            }
+            if (g != -1) {
+                c.setGid(g);
+            }
+            int behind = changeBehind(path, c);
+            return behind != NOT_BEHIND ? behind : remember(path, ops.chown(path, u, g));
+        });
+    }
+
+    /** {@link #changeBehind}'s answer when the change must be made now. */
+    private static final int NOT_BEHIND = Integer.MIN_VALUE;
+
+    /**
+     * Sends an attribute change of a file this mount created and is writing now (path's only open
+     * handle here, writing behind) behind that file's writes: tar, cp -p and rsync set the times,
+     * owner and mode of each file through its descriptor before closing it, and each change would
+     * otherwise wait for the writes before it and for its own replication (see
+     * {@link WriteBehind#change}). The kernel is answered with the attributes the file will have
+     * (the change applied to what the create and the changes since left, the size grown to the end
+     * of the writes); an error goes to the open file and is returned by its flush or close, like a
+     * write's. The kernel checked the caller's right to make the change (default_permissions), so
+     * an error means a server could not make it.
+     *
+     * @return 0 or a negative errno, or {@link #NOT_BEHIND}: make the change now
+     */
+    private int changeBehind(String path, Setattr.Builder change) {
+        OpenFile file = writeBehind ? soleWriter(path) : null;
+        if (file == null) {
+            return NOT_BEHIND;
+        }
+        synchronized (file) {
+            if (file.attr == null) {
+                return NOT_BEHIND;
+            }
+            long now = System.currentTimeMillis() * 1_000_000L;
+            Attr.Builder a = file.attr.toBuilder().setSize(Math.max(file.attr.getSize(), file.written)).setCtimeNs(now);
+            if (!file.mtimeKnown) {
+                a.setMtimeNs(now);
+            }
+            if (change.hasUid() || change.hasGid()) {
+                if (change.hasUid()) {
+                    a.setUid((int) change.getUid());
+                }
+                if (change.hasGid()) {
+                    a.setGid((int) change.getGid());
+                }
+                // chown(2) of a regular file drops set-user-ID, and set-group-ID when group-executable
+                a.setMode(a.getMode() & ~(04000 | ((a.getMode() & 010) != 0 ? 02000 : 0)));
+            }
+            if (change.hasMode()) {
+                a.setMode(a.getMode() & ~07777 | change.getMode());
+            }
+            if (change.hasAtimeNs()) {
+                a.setAtimeNs(change.getAtimeNs() == -1 ? now : change.getAtimeNs());
+            }
+            if (change.hasMtimeNs()) {
+                a.setMtimeNs(change.getMtimeNs() == -1 ? now : change.getMtimeNs());
+            }
+            int e = ops.changeBehind(path, change.setPath(path).build(), file.errors);
+            if (e != 0) {
+                return -e;
+            }
+            if (change.hasMtimeNs()) {
+                file.mtimeKnown = change.getMtimeNs() != -1;
+            }
+            file.attr = a.build();
+            hints.changed(path, file.attr, ops.setOf(path), file.mtimeKnown);
+            return 0;
+        }
+    }
+
+    /**
+     * The attributes of a file this mount created and is writing, while requests of it are still
+     * in flight: what they will leave (the kernel asks before a chown, to drop set-user-ID itself;
+     * asking a server would wait for them). Null otherwise: then a server is asked.
+     */
+    private Attr whileBehind(String path) {
+        if (!writeBehind || !ops.writes().busy(path)) {
+            return null;
+        }
+        OpenFile file = soleWriter(path);
+        if (file == null) {
+            return null;
+        }
+        synchronized (file) {
+            if (file.attr == null) {
+                return null;
+            }
+            Attr.Builder a = file.attr.toBuilder().setSize(Math.max(file.attr.getSize(), file.written));
+            if (!file.mtimeKnown) {
+                a.setMtimeNs(System.currentTimeMillis() * 1_000_000L);
+            }
+            return a.build();
+        }
+    }
+
+    /** The open file of path if it is path's only handle here and was created by it, open for writing behind. */
+    private OpenFile soleWriter(String path) {
+        Long fh;
+        synchronized (openNames) {
+            java.util.Set<Long> handles = openNames.get(path);
+            if (handles == null || handles.size() != 1) {
+                return null;
+            }
+            fh = handles.iterator().next();
+        }
+        OpenFile file = files.get(fh);
+        if (file == null || file.hidden || file.syncWrites || (file.flags & O_ACCMODE) == O_RDONLY
+                || !path.equals(file.path)) {
+            return null;
+        }
+        return file;
     }
 
     @Override
     public int truncate(String path, long size) {
+        notCreatedHere(path);
         return change("truncate", path, () -> remember(path, ops.truncate(path, size)));
+    }
+
+    /** A size change made now: what {@link #changeBehind} would work out from is out of date; later changes are made now. */
+    private void notCreatedHere(String path) {
+        OpenFile file = soleWriter(path);
+        if (file != null) {
+            synchronized (file) {
+                file.attr = null;
+            }
+        }
     }
 
     @Override
@@ -343,7 +495,17 @@ public final class BraidFs extends FuseStubFS {
 
     /** Sets the times in ns since the epoch; -1 is now, -2 leaves one unchanged. */
     int utimens(String path, long atimeNs, long mtimeNs) {
-        return change("utimens", path, () -> remember(path, ops.utimens(path, atimeNs, mtimeNs)));
+        return change("utimens", path, () -> {
+            Setattr.Builder c = Setattr.newBuilder();
+            if (atimeNs != -2) {
+                c.setAtimeNs(atimeNs);
+            }
+            if (mtimeNs != -2) {
+                c.setMtimeNs(mtimeNs);
+            }
+            int behind = changeBehind(path, c);
+            return behind != NOT_BEHIND ? behind : remember(path, ops.utimens(path, atimeNs, mtimeNs));
+        });
     }
 
     @Override
@@ -429,9 +591,14 @@ public final class BraidFs extends FuseStubFS {
                     (int) ctx.gid.get());
             int res = remember(path, reply);
             if (res == 0) {
-                fi.fh.set(newHandle(flags, path));
+                long fh = newHandle(flags, path);
+                fi.fh.set(fh);
                 if (reply.hasAttr() && reply.getAttr().getSize() == 0) {
                     hints.withoutCapability(path); // a new file has no capability to drop
+                    OpenFile file = files.get(fh);
+                    synchronized (file) {
+                        file.attr = reply.getAttr();
+                    }
                 }
             }
             return res;
@@ -486,6 +653,10 @@ public final class BraidFs extends FuseStubFS {
                     return -reply.getErrno();
                 }
                 return (int) reply.getWritten();
+            }
+            synchronized (file) {
+                file.written = Math.max(file.written, offset + size);
+                file.mtimeKnown = false;
             }
             int e = ops.writeBehind(path, offset, data, file.errors);
             return e != 0 ? -e : bytes.length;
@@ -549,6 +720,7 @@ public final class BraidFs extends FuseStubFS {
         if ((mode & FALLOC_FL_KEEP_SIZE) == 0) {
             kernelAttrs.wrote(path, offset + length); // like a write
         }
+        notCreatedHere(path);
         return change("fallocate", path, () -> -ops.fallocate(path, mode, offset, length).getErrno());
     }
 

@@ -20,8 +20,11 @@ final class KernelHints {
     private static final long NO_CAPABILITY_NANOS = 1_000_000_000L;
     private static final int BOUND = 4096;
 
-    /** Attributes returned by the set that answered, and when. */
-    record Recent(Attr attr, int set, long at) {
+    /**
+     * Attributes returned by the set that answered (or worked out by this mount for a change it sent
+     * behind a file's writes: then the mtime may be a guess, mtimeKnown false), and when.
+     */
+    record Recent(Attr attr, int set, boolean mtimeKnown, long at) {
     }
 
     private final Map<String, Recent> recent = new ConcurrentHashMap<>();
@@ -29,10 +32,14 @@ final class KernelHints {
 
     /** Keeps the attributes a change of path returned, for the getattr that follows it. */
     void changed(String path, Attr attr, int set) {
+        changed(path, attr, set, true);
+    }
+
+    void changed(String path, Attr attr, int set, boolean mtimeKnown) {
         if (recent.size() > BOUND) {
             recent.clear();
         }
-        recent.put(path, new Recent(attr, set, System.nanoTime()));
+        recent.put(path, new Recent(attr, set, mtimeKnown, System.nanoTime()));
     }
 
     /** The attributes of path a change returned just now, once; or null. */

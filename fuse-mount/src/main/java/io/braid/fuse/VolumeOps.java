@@ -35,6 +35,7 @@ import io.braid.proto.file.Readlink;
 import io.braid.proto.file.Removexattr;
 import io.braid.proto.file.Rename;
 import io.braid.proto.file.Rmdir;
+import io.braid.proto.file.Setattr;
 import io.braid.proto.file.Setxattr;
 import io.braid.proto.file.Statfs;
 import io.braid.proto.file.Symlink;
@@ -318,6 +319,16 @@ final class VolumeOps {
         FileRequest.Builder req = FileRequest.newBuilder()
                 .setUtimens(Utimens.newBuilder().setPath(path).setAtimeNs(atimeNs).setMtimeNs(mtimeNs));
         return onDirOrFile(path, req, "utimens");
+    }
+
+    /**
+     * An attribute change of a regular file sent behind its writes (see {@link WriteBehind#change});
+     * its error goes to errors.
+     *
+     * @return 0, or the errno of an earlier failed request of the same open file (this one is then not sent)
+     */
+    int changeBehind(String path, Setattr change, WriteBehind.ErrorSlot errors) {
+        return writes.change(path, setOf(path), change, errors);
     }
 
     FileReply setxattr(String path, String name, ByteString value, int flags) {

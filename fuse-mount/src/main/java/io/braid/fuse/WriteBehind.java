@@ -3,6 +3,7 @@ package io.braid.fuse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -10,6 +11,7 @@ import com.google.protobuf.ByteString;
 
 import io.braid.proto.file.FileReply;
 import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Setattr;
 import io.braid.proto.file.Write;
 
 /**
@@ -26,6 +28,12 @@ import io.braid.proto.file.Write;
  * pieces, and each request costs every brick a round of the replication protocol. A gathered
  * request leaves when it is full, when the path's last write in flight is answered, or when an
  * operation on the path drains it; so no write waits longer than the one before it.
+ *
+ * <p>An attribute change of a file being written here (tar's futimens, fchown and fchmod before
+ * its close) can go behind the writes too ({@link #change}): it leaves at once, naming the requests
+ * of the path still in flight ({@code FileRequest.after}), so the primary applies it after them
+ * (or answers EAGAIN, and it is sent again once they are answered). A write that comes after such
+ * a change waits for it, so the server applies a path's changes in the order they were made.
  */
 final class WriteBehind {
     static final int MAX_WRITES = 8;
@@ -141,19 +149,132 @@ final class WriteBehind {
         }
     }
 
+    /**
+     * Sends an attribute change of path behind the requests of path in flight or gathered, once
+     * there is room. While path has requests in flight the change is gathered instead, and the
+     * changes that follow it join it ({@link #merge}): tar's futimens, fchown and fchmod of a file
+     * it just wrote then cost the servers one request. Its errno goes to errors, like a write's.
+     *
+     * @return 0, or the errno of an earlier failed request of the same open file (this one is then not sent)
+     */
+    int change(String path, int set, Setattr change, ErrorSlot errors) {
+        int earlier = errors.take();
+        if (earlier != 0) {
+            return earlier;
+        }
+        boolean interrupted = false;
+        try {
+            while (true) {
+                PathWrites q = inFlight.computeIfAbsent(path, p -> new PathWrites(p, ids));
+                Batch out;
+                boolean last = false;
+                synchronized (q) {
+                    if (q.retired) {
+                        continue;
+                    }
+                    Batch g = q.gather;
+                    if (g != null && g.change != null && g.set == set && g.errors == errors) {
+                        merge(g.change, change);
+                        return 0;
+                    }
+                    if (g == null && !q.pending.isEmpty()) {
+                        q.gather = new Batch(path, set, change.toBuilder(), errors);
+                        return 0;
+                    }
+                    out = g != null ? g : new Batch(path, set, change.toBuilder(), errors);
+                    if (!q.hasRoomFor(out)) {
+                        try {
+                            q.wait();
+                        } catch (InterruptedException e) {
+                            interrupted = true;
+                        }
+                        continue;
+                    }
+                    if (g != null) {
+                        q.gather = null; // a gathered write goes first; then this change is looked at again
+                    } else {
+                        last = true;
+                    }
+                    q.add(out);
+                }
+                send(q, out);
+                if (last) {
+                    return 0;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Makes into, applied as one step (owner, then mode, then times), do what into and then next
+     * do one after the other.
+     */
+    static void merge(Setattr.Builder into, Setattr next) {
+        if (next.hasUid() || next.hasGid()) {
+            if (next.hasUid()) {
+                into.setUid(next.getUid());
+            }
+            if (next.hasGid()) {
+                into.setGid(next.getGid());
+            }
+            if (into.hasMode()) {
+                // the mode into sets comes before this chown, which drops set-user-ID (and set-group-ID
+                // of a group-executable file) from it
+                int mode = into.getMode();
+                into.setMode(mode & ~(04000 | ((mode & 010) != 0 ? 02000 : 0)));
+            }
+        }
+        if (next.hasMode()) {
+            into.setMode(next.getMode());
+        }
+        if (next.hasAtimeNs()) {
+            into.setAtimeNs(next.getAtimeNs());
+        }
+        if (next.hasMtimeNs()) {
+            into.setMtimeNs(next.getMtimeNs());
+        }
+    }
+
+    private void sendChange(PathWrites queue, Batch b, List<Batch> before) {
+        FileRequest.Builder req = FileRequest.newBuilder().setSetattr(b.change.build());
+        for (Batch o : before) {
+            req.addAfter(o.id);
+        }
+        client.callAsync(b.set, req, b.id).whenComplete((reply, t) -> {
+            if (t == null && reply.getErrno() == Errno.EAGAIN && !before.isEmpty()) {
+                // it overtook one of them (a retry after a failover): again once they are answered
+                CompletableFuture.allOf(before.stream().map(o -> o.answered).toArray(CompletableFuture[]::new))
+                        .whenComplete((x, y) -> sendChange(queue, b, List.of()));
+                return;
+            }
+            finished(queue, b, t != null ? Errno.EIO : reply.getErrno());
+        });
+    }
+
     private void send(PathWrites queue, Batch b) {
+        if (b.change != null) {
+            sendChange(queue, b, b.before);
+            return;
+        }
         FileRequest.Builder req = FileRequest.newBuilder()
                 .setWrite(Write.newBuilder().setPath(b.path).setOffset(b.offset).setData(b.data()));
-        client.callAsync(b.set, req, b.id).whenComplete((reply, t) -> {
-            int e = t != null ? Errno.EIO : failure(reply, b.length);
-            if (e != 0) {
-                b.errors.record(e);
-            }
-            Batch next = queue.done(b, this);
-            if (next != null) {
-                send(queue, next);
-            }
-        });
+        client.callAsync(b.set, req, b.id).whenComplete((reply, t) ->
+                finished(queue, b, t != null ? Errno.EIO : failure(reply, b.length)));
+    }
+
+    private void finished(PathWrites queue, Batch b, int errno) {
+        if (errno != 0) {
+            b.errors.record(errno);
+        }
+        Batch next = queue.done(b, this);
+        b.answered.complete(null);
+        if (next != null) {
+            send(queue, next);
+        }
     }
 
     /** The errno of a write's reply, or 0 when all of it was written. */
@@ -250,12 +371,16 @@ final class WriteBehind {
         }
     }
 
-    /** One request's worth of contiguous writes of one open file. */
+    /** One request's worth of contiguous writes of one open file, or one other change of it. */
     private static final class Batch {
         final String path;
         final int set;
         final long offset;
         final ErrorSlot errors;
+        /** The attribute change, when this is not a write; the requests it follows, from when it joins those in flight. */
+        final Setattr.Builder change;
+        List<Batch> before = List.of();
+        final CompletableFuture<Void> answered = new CompletableFuture<>();
         private ByteString data;
         int length;
         long id; // the request id, from when it joins the path's writes in flight
@@ -267,10 +392,21 @@ final class WriteBehind {
             this.data = data;
             this.errors = errors;
             this.length = data.size();
+            this.change = null;
+        }
+
+        Batch(String path, int set, Setattr.Builder change, ErrorSlot errors) {
+            this.path = path;
+            this.set = set;
+            this.offset = 0;
+            this.data = ByteString.EMPTY;
+            this.errors = errors;
+            this.length = 0;
+            this.change = change;
         }
 
         boolean follows(int set, long offset, int size, ErrorSlot errors) {
-            return this.set == set && this.errors == errors && offset == this.offset + length
+            return change == null && this.set == set && this.errors == errors && offset == this.offset + length
                     && length + size <= GATHER_BYTES;
         }
 
@@ -283,7 +419,11 @@ final class WriteBehind {
             return data;
         }
 
+        /** Whether o must not be applied before this one is (or after, when o came first); a change overlaps everything. */
         boolean overlaps(Batch o) {
+            if (change != null || o.change != null) {
+                return true;
+            }
             return offset < o.offset + o.length && o.offset < offset + length;
         }
     }
@@ -312,7 +452,7 @@ final class WriteBehind {
             if (pending.size() >= MAX_WRITES || bytes + b.length > MAX_BYTES) {
                 return false;
             }
-            return !overlapsPending(b);
+            return b.change != null || !overlapsPending(b); // a change names those it follows
         }
 
         boolean overlapsPending(Batch b) {
@@ -327,6 +467,9 @@ final class WriteBehind {
         void add(Batch b) {
             if (b.id == 0) {
                 b.id = ids.getAsLong();
+            }
+            if (b.change != null) {
+                b.before = new ArrayList<>(pending);
             }
             pending.add(b);
             bytes += b.length;

@@ -177,6 +177,59 @@ class BraidFsTest {
     }
 
     @Test
+    void attributeChangesOfAFileBeingWrittenGoBehindItsWritesAsOneRequest() throws Exception {
+        assumeTrue(sh("command -v python3").exit() == 0, "no python3");
+        Path f = rw.path("extracted");
+        server.resetCounts();
+        server.gate = new java.util.concurrent.CountDownLatch(1);
+        server.held = r -> r.getOpCase() == FileRequest.OpCase.WRITE;
+        // What tar does for each file (as root): create, write, futimens, fchown, fchmod, close. The write
+        // waits at the server, the three changes are answered meanwhile (fstat sees them) and the close
+        // waits for all of it. Then chmod 4755 and a chown: chown drops set-user-ID, as chown(2) does.
+        String script = String.join("\n",
+                "import os, sys",
+                "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)",
+                "os.write(fd, b'tar member')",
+                "os.utime(fd, ns=(1_600_000_000_000_000_000, 1_500_000_000_000_000_000))",
+                "os.fchown(fd, 1234, 5678)",
+                "os.fchmod(fd, 0o640)",
+                "st = os.fstat(fd)",
+                "print(oct(st.st_mode & 0o7777), st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size)",
+                "os.fchmod(fd, 0o4755)",
+                "os.fchown(fd, 4321, -1)",
+                "st = os.fstat(fd)",
+                "print(oct(st.st_mode & 0o7777), st.st_uid, st.st_gid)",
+                "sys.stdout.flush()",
+                "os.close(fd)",
+                "");
+        Path py = tmp.resolve("tar-like.py");
+        Files.writeString(py, script);
+        java.util.concurrent.Future<TestMount.Sh> run = java.util.concurrent.Executors.newSingleThreadExecutor()
+                .submit(() -> sh("python3 " + py + " " + f));
+        try {
+            // python waits in close() for the held write; every change was answered without a server
+            Thread.sleep(500);
+            assertFalse(run.isDone());
+            assertEquals(0, server.count(FileRequest.OpCase.CHMOD) + server.count(FileRequest.OpCase.CHOWN)
+                    + server.count(FileRequest.OpCase.UTIMENS), server.counts.toString());
+        } finally {
+            server.held = r -> false;
+            server.gate.countDown();
+        }
+        String out = run.get(30, TimeUnit.SECONDS).ok().out();
+        assertEquals("0o640 1234 5678 1500000000000000000 10\n0o755 4321 5678\n", out);
+        assertEquals("755 4321 5678 1500000000 10", sh("stat -c '%a %u %g %Y %s' " + brick.resolve("extracted")).ok().out().strip());
+        assertEquals("tar member", Files.readString(brick.resolve("extracted")));
+        // one request for the five changes made while the write was out: the close sent it naming the write,
+        // answered EAGAIN while the write was held (as a primary that has not applied it does), then again
+        assertEquals(List.of(1, 0), server.received.stream().filter(r -> r.getOpCase() == FileRequest.OpCase.SETATTR && r.getSetattr().getPath().endsWith("/extracted"))
+                .map(FileRequest::getAfterCount).toList());
+        assertEquals(0, server.count(FileRequest.OpCase.CHMOD) + server.count(FileRequest.OpCase.CHOWN)
+                + server.count(FileRequest.OpCase.UTIMENS), server.counts.toString());
+        assertEquals("755 4321 5678 1500000000 10", sh("stat -c '%a %u %g %Y %s' " + ro.path("extracted")).ok().out().strip());
+    }
+
+    @Test
     void directories() throws IOException {
         Path d = rw.path("dir");
         Files.createDirectory(d);

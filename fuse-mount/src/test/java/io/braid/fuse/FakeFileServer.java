@@ -156,12 +156,12 @@ final class FakeFileServer implements AutoCloseable {
                 reply(out, replied.get(key));
                 return;
             }
-            if (r.getOpCase() == FileRequest.OpCase.FSYNC) {
-                for (long id : r.getFsync().getAfterList()) {
-                    if (!replied.containsKey(r.getClient() + "/" + id)) { // as a primary does
-                        reply(out, error(Errno.EAGAIN, "write " + id + " of this client is not applied here"));
-                        return;
-                    }
+            java.util.List<Long> after = new ArrayList<>(r.getAfterList());
+            after.addAll(r.getFsync().getAfterList());
+            for (long id : after) {
+                if (!replied.containsKey(r.getClient() + "/" + id)) { // as a primary does
+                    reply(out, error(Errno.EAGAIN, "change " + id + " of this client is not applied here"));
+                    return;
                 }
             }
             if (r.getOpCase() == FileRequest.OpCase.LOCK) {
@@ -258,6 +258,7 @@ final class FakeFileServer implements AutoCloseable {
                     case TRUNCATE -> b.setAttr(s.truncate(r.getTruncate().getPath(), r.getTruncate().getSize()));
                     case UTIMENS -> b.setAttr(s.utimens(r.getUtimens().getPath(), r.getUtimens().getAtimeNs(),
                             r.getUtimens().getMtimeNs()));
+                    case SETATTR -> b.setAttr(s.setattr(r.getSetattr()));
                     case WRITE -> b.setWritten(s.write(r.getWrite().getPath(), r.getWrite().getOffset(),
                             r.getWrite().getData()));
                     case FALLOCATE -> {

@@ -27,7 +27,7 @@ final class FileOps {
     static boolean isMutation(FileRequest r) {
         return switch (r.getOpCase()) {
             case CREATE, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME, LINK, CHMOD, CHOWN, TRUNCATE, UTIMENS, WRITE,
-                    FALLOCATE, SETXATTR, REMOVEXATTR, FSYNC -> true;
+                    FALLOCATE, SETXATTR, REMOVEXATTR, FSYNC, SETATTR -> true;
             default -> false;
         };
     }
@@ -54,6 +54,7 @@ final class FileOps {
             case CHOWN -> r.getChown().getPath();
             case TRUNCATE -> r.getTruncate().getPath();
             case UTIMENS -> r.getUtimens().getPath();
+            case SETATTR -> r.getSetattr().getPath();
             case WRITE -> r.getWrite().getPath();
             case FALLOCATE -> r.getFallocate().getPath();
             case SETXATTR -> r.getSetxattr().getPath();
@@ -190,6 +191,11 @@ final class FileOps {
                 case UTIMENS -> {
                     var c = r.getUtimens();
                     b.setAttr(s.utimens(c.getPath(), c.getAtimeNs(), c.getMtimeNs()));
+                    changes.add(change(c.getPath(), DirtyIndex.META));
+                }
+                case SETATTR -> {
+                    var c = r.getSetattr();
+                    b.setAttr(s.setattr(c));
                     changes.add(change(c.getPath(), DirtyIndex.META));
                 }
                 case WRITE -> {

@@ -3,6 +3,7 @@ package io.braid.files;
 import io.braid.proto.file.Attr;
 import io.braid.proto.file.FileReply;
 import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Setattr;
 import io.braid.proto.file.Utimens;
 import io.braid.proto.filerep.DirtyEntry;
 import io.braid.proto.filerep.FileOp;
@@ -146,6 +147,20 @@ public final class FilePrimary implements AutoCloseable {
         return null;
     }
 
+    /**
+     * EAGAIN when one of the client's changes a request must follow has not been applied here (it
+     * failed, is still on its way, or went elsewhere); null when all of them were. Under order.
+     */
+    private CompletableFuture<FileReply> notAfter(String client, List<Long> after) {
+        for (long id : after) {
+            if (replica.replies().get(client, id) == null) {
+                return CompletableFuture.completedFuture(FileOps.error(Errno.EAGAIN,
+                        "change " + id + " of this client is not applied here"));
+            }
+        }
+        return null;
+    }
+
     private CompletableFuture<FileReply> apply(FileRequest req) {
         if (req.getOpCase() == FileRequest.OpCase.FSYNC) return fsync(req);
         List<CompletableFuture<Void>> acks = new ArrayList<>();
@@ -154,6 +169,9 @@ public final class FilePrimary implements AutoCloseable {
         try {
             CompletableFuture<FileReply> early = answeredOrRefused(req);
             if (early != null) return early;
+            early = notAfter(req.getClient(), req.getAfterList());
+            if (early != null) return early;
+            if (req.getAfterCount() > 0) req = req.toBuilder().clearAfter().build();
             FileStore store = replica.store();
             FileOps.Applied a = FileOps.apply(store, req, false);
             reply = a.reply();
@@ -205,13 +223,8 @@ public final class FilePrimary implements AutoCloseable {
         try {
             CompletableFuture<FileReply> early = answeredOrRefused(req);
             if (early != null) return early;
-            for (long id : req.getFsync().getAfterList()) {
-                // a write it must cover has not been applied here (it failed, or went elsewhere)
-                if (replica.replies().get(req.getClient(), id) == null) {
-                    return CompletableFuture.completedFuture(FileOps.error(Errno.EAGAIN,
-                            "write " + id + " of this client is not applied here"));
-                }
-            }
+            early = notAfter(req.getClient(), req.getFsync().getAfterList());
+            if (early != null) return early;
             mine = ++seq;
             FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(req).setCommitted(committed()).build();
             for (FileLink l : links) {
@@ -255,6 +268,13 @@ public final class FilePrimary implements AutoCloseable {
 
     /** The request as secondaries must apply it: "now" replaced by the time the primary used. */
     private static FileRequest resolve(FileRequest req, FileReply reply) {
+        if (req.getOpCase() == FileRequest.OpCase.SETATTR && reply.hasAttr()) {
+            Setattr u = req.getSetattr();
+            Setattr.Builder b = u.toBuilder();
+            if (u.hasAtimeNs() && u.getAtimeNs() == -1) b.setAtimeNs(reply.getAttr().getAtimeNs());
+            if (u.hasMtimeNs() && u.getMtimeNs() == -1) b.setMtimeNs(reply.getAttr().getMtimeNs());
+            return req.toBuilder().setSetattr(b).build();
+        }
         if (req.getOpCase() == FileRequest.OpCase.UTIMENS && reply.hasAttr()) {
             Utimens u = req.getUtimens();
             Utimens.Builder b = u.toBuilder();

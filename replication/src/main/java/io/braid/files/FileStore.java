@@ -23,6 +23,7 @@ import static io.braid.files.LibC.S_ISGID;
 import com.google.protobuf.ByteString;
 import io.braid.proto.file.Attr;
 import io.braid.proto.file.DirEntry;
+import io.braid.proto.file.Setattr;
 import io.braid.proto.file.StatfsReply;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
@@ -465,6 +466,21 @@ public final class FileStore implements AutoCloseable {
         } finally {
             brick.release(dir);
         }
+    }
+
+    /** The changes of a {@link Setattr}: owner, then mode, then times; the attributes after them. */
+    public Attr setattr(Setattr c) throws FsError {
+        Attr a = null;
+        if (c.hasUid() || c.hasGid()) {
+            a = chown(c.getPath(), c.hasUid() ? c.getUid() : -1, c.hasGid() ? c.getGid() : -1);
+        }
+        if (c.hasMode()) {
+            a = chmod(c.getPath(), c.getMode());
+        }
+        if (c.hasAtimeNs() || c.hasMtimeNs()) {
+            a = utimens(c.getPath(), c.hasAtimeNs() ? c.getAtimeNs() : -2, c.hasMtimeNs() ? c.getMtimeNs() : -2);
+        }
+        return a != null ? a : getattr(c.getPath());
     }
 
     public Attr truncate(String path, long size) throws FsError {
