@@ -3,7 +3,7 @@
 # through FUSE on this machine, with the same workloads, and how fast a returning brick heals.
 #
 #   stress-tests/file-bench.sh [--runtime SECONDS] [--only WORKLOAD[,WORKLOAD...]] [--keep]
-#                              [--braid-only | --gluster-only] [--no-warmup]
+#                              [--braid-only | --gluster-only] [--no-warmup] [--root-fs]
 #
 # GlusterFS: a private glusterd (its own glusterd.vol, working and run directories in the temp
 # directory: /var/lib/glusterd is not used), volume "gvbench", replica 3, three bricks on
@@ -17,6 +17,13 @@
 # its command line, which names the temp directory), its mounts unmounted, and the temp directory
 # removed, when it exits (also on failure or Ctrl-C). See stress-tests/README.md.
 #
+# Each brick (of either system) is a fresh ext4 file system of its own (4 GiB, with its journal,
+# as on a storage server; GlusterFS asks for a dedicated file system per brick), on a loop device
+# over a file in the temp directory. --root-fs puts the bricks in plain directories of the temp
+# directory instead: then the file system under /var/tmp, and what was deleted on it in the last
+# minutes, is part of every figure (ext4 without a journal skips inodes freed less than 1 to 5
+# minutes ago on every create).
+#
 # Workloads (names for --only): smallfile tar seqwrite randwrite-fsync randread heal
 set -euo pipefail
 
@@ -27,6 +34,7 @@ runtime=15
 ramp=2
 keep=0
 warmup=1
+brick_fs=1
 only=""
 sides=(gluster braid)
 usage() {
@@ -41,6 +49,7 @@ while [ $# -gt 0 ]; do
     --only=*) only="${1#*=}"; shift ;;
     --keep) keep=1; shift ;;
     --no-warmup) warmup=0; shift ;;
+    --root-fs) brick_fs=0; shift ;;
     --braid-only) sides=(braid); shift ;;
     --gluster-only) sides=(gluster); shift ;;
     -h|--help) usage 0 ;;
@@ -168,6 +177,28 @@ unmount() { # mount point
   timeout 30 umount "$1" 2>/dev/null || timeout 10 umount -l "$1" 2>/dev/null || true
 }
 
+# A brick's own file system: a fresh ext4 on a loop device over DIR.img, mounted on DIR (its empty
+# lost+found removed, so the brick starts empty). With --root-fs, DIR is a plain directory.
+loop_devs=()
+make_brick_fs() { # dir
+  local dir="$1" dev
+  mkdir -p "$dir"
+  [ "$brick_fs" = 1 ] || return 0
+  truncate -s 4G "$dir.img"
+  dev="$(losetup --find --show --direct-io=on "$dir.img")" || return 1
+  loop_devs+=("$dev")
+  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0,nodiscard "$dev" >/dev/null || return 1
+  mount "$dev" "$dir" || return 1
+  rmdir "$dir/lost+found"
+}
+drop_brick_fs() { # dir...
+  local d
+  for d in "$@"; do
+    findmnt -n -M "$d" >/dev/null 2>&1 || continue
+    timeout 30 umount "$d" 2>/dev/null || timeout 10 umount -l "$d" 2>/dev/null
+  done
+}
+
 gl() { timeout 60 gluster --mode=script --glusterd-sock="$gdir/run/glusterd.socket" --log-file="$gdir/log/cli.log" "$@"; }
 teardown_gluster() {
   local errexit=$-
@@ -195,6 +226,7 @@ teardown_gluster() {
     case "$s" in /var/run/gluster/*.socket|/run/gluster/*.socket) rm -f "$s" ;; esac
   done
   gluster_sockets=()
+  drop_brick_fs "$gdir/bricks/b1" "$gdir/bricks/b2" "$gdir/bricks/b3"
   # the brick logs are named after the brick paths (ours): move them into the temp directory
   local stem
   stem="$(printf '%s' "${gdir#/}" | tr '/' '-')"
@@ -225,6 +257,7 @@ teardown_braid() {
     wait "$p" 2>/dev/null
   done
   braidd_pid=()
+  drop_brick_fs "$bdir/bricks/b1" "$bdir/bricks/b2" "$bdir/bricks/b3"
   [[ "$errexit" == *e* ]] && set -e
   return 0
 }
@@ -241,6 +274,7 @@ cleanup() {
   teardown_gluster
   teardown_braid
   for p in $(our_pids); do stop_pid "$p" 5; done # anything else started from the temp directory
+  for p in "${loop_devs[@]}"; do losetup -d "$p" 2>/dev/null; done
   if [ "$keep" = 1 ]; then
     echo "file-bench: kept $work (results/, gluster/log/, braid/s*/log/)"
   else
@@ -368,6 +402,11 @@ PY
 # The tarball, once for both: TAR_FILES files of 1-8 KiB (random sizes, random data) in TAR_DIRS
 # directories.
 log "work directory $work; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+if [ "$brick_fs" = 1 ]; then
+  log "bricks: each on a fresh 4 GiB ext4 of its own (loop device over a file in the work directory)"
+else
+  log "bricks: plain directories of the work directory ($(findmnt -n -o FSTYPE -T "$work"), --root-fs)"
+fi
 if [ -n "${want[tar]:-}" ]; then
   python3 - "$work/small.tar" "$tar_files" "$tar_dirs" <<'PY'
 import io, os, random, sys, tarfile, time
@@ -581,6 +620,9 @@ setup_gluster() {
   local mnt="$work/mnt/gluster" b
   glfsheal="$(glusterfs --print-libexecdir)/glfsheal"
   mkdir -p "$gdir/wd" "$gdir/run" "$gdir/log" "$gdir/bricks" "$mnt"
+  for b in 1 2 3; do
+    make_brick_fs "$gdir/bricks/b$b" || { side_error[gluster]="no file system for brick b$b"; return 1; }
+  done
   cat >"$gdir/glusterd.vol" <<EOF
 volume management
     type mgmt/glusterd
@@ -704,6 +746,9 @@ copy_dist() {
 setup_braid() {
   local mnt="$work/mnt/braid" i
   mkdir -p "$bdir" "$mnt"
+  for i in 1 2 3; do
+    make_brick_fs "$bdir/bricks/b$i" || { side_error[braid]="no file system for brick b$i"; return 1; }
+  done
   copy_dist || { side_error[braid]="the jars kept changing (a build is running in $top)"; return 1; }
   log "starting braidd on ${hosts[*]}"
   for i in 0 1 2; do
