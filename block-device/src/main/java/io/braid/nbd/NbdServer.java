@@ -11,7 +11,6 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -82,13 +81,15 @@ public final class NbdServer implements Closeable {
             throw new IOException("cannot listen for NBD on " + bindHost + ":" + requestedPort
                     + ": bind the server's own address, not the wildcard address");
         }
-        acceptor = new NioEventLoopGroup(1, new DefaultThreadFactory("nbd-accept", true));
-        workers = sharedWorkers != null ? sharedWorkers : new NioEventLoopGroup(
+        workers = sharedWorkers != null ? sharedWorkers : EventLoops.group(
                 Math.max(2, Runtime.getRuntime().availableProcessors()), new DefaultThreadFactory("nbd-io", true));
+        acceptor = workers instanceof io.netty.channel.epoll.EpollEventLoopGroup
+                ? EventLoops.group(1, new DefaultThreadFactory("nbd-accept", true))
+                : new NioEventLoopGroup(1, new DefaultThreadFactory("nbd-accept", true));
         channels = new DefaultChannelGroup("nbd", GlobalEventExecutor.INSTANCE);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptor, workers)
-                .channel(NioServerSocketChannel.class)
+                .channel(EventLoops.serverChannel(workers))
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.SO_BACKLOG, 128)
                 .childOption(ChannelOption.TCP_NODELAY, true)

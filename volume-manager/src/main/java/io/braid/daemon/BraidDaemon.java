@@ -77,8 +77,7 @@ public final class BraidDaemon implements AutoCloseable {
             clients = new PeerClients();
             // One event loop carries a block write end to end on the primary: the NBD request,
             // the replication sends and their acknowledgements, and the reply.
-            dataLoops = new io.netty.channel.nio.NioEventLoopGroup(1,
-                    new io.netty.util.concurrent.DefaultThreadFactory("data-io", true));
+            dataLoops = io.braid.nbd.EventLoops.group(1, new io.netty.util.concurrent.DefaultThreadFactory("data-io", true));
             clients.dataLoops(dataLoops);
             pool = new PoolGroup(uuid, address, self.canonicalAddress(), dataDirPath);
             bricks = new BrickManager(uuid, self.name(), address.port());
@@ -96,7 +95,7 @@ public final class BraidDaemon implements AutoCloseable {
                     // the same event loop as the peers' data channels: a file mutation is read, applied,
                     // replicated, acknowledged and answered on one thread
                     .bossEventLoopGroup(dataLoops).workerEventLoopGroup(dataLoops)
-                    .channelType(io.netty.channel.socket.nio.NioServerSocketChannel.class)
+                    .channelType(io.braid.nbd.EventLoops.serverChannel(dataLoops))
                     .addService(new ManagementServiceImpl(poolCommands, volumeCommands,
                             new io.braid.rpc.BlockCommands(pool, clients, poolCommands, volumeCommands, blockVolumes)))
                     .addService(peerService)

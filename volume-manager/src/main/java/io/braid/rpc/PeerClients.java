@@ -57,7 +57,7 @@ public final class PeerClients implements AutoCloseable {
                     .directExecutor()
                     .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
                     .keepAliveWithoutCalls(false);
-            if (dataLoops != null) b.eventLoopGroup(dataLoops).channelType(io.netty.channel.socket.nio.NioSocketChannel.class);
+            if (dataLoops != null) b.eventLoopGroup(dataLoops).channelType(io.braid.nbd.EventLoops.socketChannel(dataLoops));
             return b.build();
         });
         if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) ch.resetConnectBackoff();
