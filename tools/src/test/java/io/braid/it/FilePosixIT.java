@@ -590,6 +590,54 @@ class FilePosixIT {
     }
 
     @Test
+    @Order(10)
+    void tarExtractKeepsOwnersModesAndTimesOnEveryBrick() throws Exception {
+        // tar sets each file's times, owner and mode through its descriptor before closing it: the mount
+        // sends those behind the file's writes, as one request; every brick must end up as tar meant
+        Path src = Files.createTempDirectory(c.root(), "tarsrc");
+        Exec.Result made = Exec.run(30, "python3", "-c", String.join("\n",
+                "import os, sys",
+                "d = sys.argv[1]",
+                "os.makedirs(d + '/sub')",
+                "for i, (mode, uid, gid) in enumerate([(0o644, 0, 0), (0o600, 1234, 5678), (0o4755, 1234, 42), (0o2750, 0, 5678), (0o444, 99, 99)]):",
+                "    p = d + '/sub/f%d' % i",
+                "    with open(p, 'wb') as f: f.write(os.urandom(1000 * (i + 1)))",
+                "    os.chown(p, uid, gid); os.chmod(p, mode)",
+                "    os.utime(p, ns=(1_600_000_000_000_000_000 + i, 1_500_000_000_000_000_000 + i * 1_000_000_000))",
+                "os.utime(d + '/sub', ns=(1_400_000_000_000_000_000, 1_400_000_000_000_000_000))",
+                ""), src.toString());
+        assertTrue(made.ok(), made::toString);
+        Path tarball = c.root().resolve("posix-test.tar");
+        Exec.Result packed = Exec.run(30, "tar", "-C", src.toString(), "-cf", tarball.toString(), "sub");
+        assertTrue(packed.ok(), packed::toString);
+        Path d = dir("untarred");
+        Exec.Result x = Exec.run(60, "tar", "-C", d.toString(), "-xpf", tarball.toString());
+        assertTrue(x.ok(), x::toString);
+        py("untarred", """
+                src = 'SRC'
+                def attrs(p):
+                    s = os.stat(p)
+                    return (oct(s.st_mode), s.st_uid, s.st_gid, s.st_size, s.st_mtime_ns)
+                for b in ['.'] + B:
+                    for i in range(5):
+                        p = os.path.join(b, 'sub/f%d' % i)
+                        eq(attrs(p), attrs(os.path.join(src, 'sub/f%d' % i)), p)
+                        eq(open(p, 'rb').read(), open(os.path.join(src, 'sub/f%d' % i), 'rb').read(), p)
+                    eq(os.stat(os.path.join(b, 'sub')).st_mtime_ns, 1_400_000_000_000_000_000, b + '/sub')
+                # a chmod 4755 then a chown through one descriptor: chown drops set-user-ID, as chown(2) does
+                fd = os.open('suid', os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.write(fd, b'x' * 5000)
+                os.fchmod(fd, 0o4755)
+                os.fchown(fd, 1234, -1)
+                eq((oct(os.fstat(fd).st_mode), os.fstat(fd).st_uid, os.fstat(fd).st_size), (oct(0o100755), 1234, 5000), 'fstat')
+                os.close(fd)
+                for b in ['.'] + B:
+                    s = os.stat(os.path.join(b, 'suid'))
+                    eq((oct(s.st_mode), s.st_uid, s.st_size), (oct(0o100755), 1234, 5000), b)
+                """.replace("SRC", src.toString()));
+    }
+
+    @Test
     @Order(11)
     void utimensWithNanoseconds() throws Exception {
         Path d = dir("times");
