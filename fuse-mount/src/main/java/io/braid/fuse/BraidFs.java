@@ -104,6 +104,15 @@ public final class BraidFs extends FuseStubFS {
         long written;
         boolean mtimeKnown = true;
 
+        /** The attributes the servers will hold once this file's requests are applied (now: the mtime's guess). */
+        Attr.Builder expected(long now) {
+            Attr.Builder a = attr.toBuilder().setSize(Math.max(attr.getSize(), written));
+            if (!mtimeKnown) {
+                a.setMtimeNs(now);
+            }
+            return a;
+        }
+
         OpenFile(int flags, boolean syncWrites, WriteBehind.ErrorSlot errors, String path) {
             this.flags = flags;
             this.syncWrites = syncWrites;
@@ -166,20 +175,12 @@ public final class BraidFs extends FuseStubFS {
         return guard("getattr", path, () -> {
             KernelHints.Recent r = hints.takeRecent(path);
             if (r != null) {
-                fill(stat, r.attr(), r.set());
-                kernelAttrs.told(path, r.attr());
-                if (!r.mtimeKnown()) {
-                    kernelAttrs.wrote(path, r.attr().getSize()); // the kernel has a guess: compare sizes only
-                }
-                return 0;
+                return tell(path, stat, r.attr(), r.set(), r.mtimeKnown());
             }
             int set = ops.setOf(path);
             Attr mine = whileBehind(path);
             if (mine != null) {
-                fill(stat, mine, set);
-                kernelAttrs.told(path, mine);
-                kernelAttrs.wrote(path, mine.getSize()); // the mtime is a guess: compare sizes only
-                return 0;
+                return tell(path, stat, mine, set, false);
             }
             long tid = openProbe.usable() ? getContext().pid.get() : 0;
             String opening = tid > 0 ? openProbe.readOnlyOpen(tid) : null;
@@ -201,6 +202,16 @@ public final class BraidFs extends FuseStubFS {
             kernelAttrs.told(path, reply.getAttr());
             return 0;
         });
+    }
+
+    /** Answers a getattr with attributes known here; a guessed mtime is not compared at the next open. */
+    private int tell(String path, FileStat stat, Attr attr, int set, boolean mtimeKnown) {
+        fill(stat, attr, set);
+        kernelAttrs.told(path, attr);
+        if (!mtimeKnown) {
+            kernelAttrs.wrote(path, attr.getSize()); // the kernel has a guess: compare sizes only
+        }
+        return 0;
     }
 
     @Override
@@ -339,26 +350,28 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int chmod(String path, long mode) {
         int perm = (int) mode & 07777;
-        return change("chmod", path, () -> {
-            int behind = changeBehind(path, Setattr.newBuilder().setMode(perm));
-            return behind != NOT_BEHIND ? behind : remember(path, ops.chmod(path, perm));
-        });
+        return attrChange("chmod", path, Setattr.newBuilder().setMode(perm), () -> ops.chmod(path, perm));
     }
 
     @Override
     public int chown(String path, long uid, long gid) {
         long u = id(uid);
         long g = id(gid);
-        return change("chown", path, () -> {
-            Setattr.Builder c = Setattr.newBuilder();
-            if (u != -1) {
-                c.setUid(u);
-            }
-            if (g != -1) {
-                c.setGid(g);
-            }
-            int behind = changeBehind(path, c);
-            return behind != NOT_BEHIND ? behind : remember(path, ops.chown(path, u, g));
+        Setattr.Builder c = Setattr.newBuilder();
+        if (u != -1) {
+            c.setUid(u);
+        }
+        if (g != -1) {
+            c.setGid(g);
+        }
+        return attrChange("chown", path, c, () -> ops.chown(path, u, g));
+    }
+
+    /** An attribute change: behind the file's writes when it can go there, otherwise made now by {@code now}. */
+    private int attrChange(String op, String path, Setattr.Builder change, java.util.function.Supplier<FileReply> now) {
+        return change(op, path, () -> {
+            int behind = changeBehind(path, change);
+            return behind != NOT_BEHIND ? behind : remember(path, now.get());
         });
     }
 
@@ -388,10 +401,7 @@ public final class BraidFs extends FuseStubFS {
                 return NOT_BEHIND;
             }
             long now = System.currentTimeMillis() * 1_000_000L;
-            Attr.Builder a = file.attr.toBuilder().setSize(Math.max(file.attr.getSize(), file.written)).setCtimeNs(now);
-            if (!file.mtimeKnown) {
-                a.setMtimeNs(now);
-            }
+            Attr.Builder a = file.expected(now).setCtimeNs(now);
             if (change.hasUid() || change.hasGid()) {
                 if (change.hasUid()) {
                     a.setUid((int) change.getUid());
@@ -399,8 +409,7 @@ public final class BraidFs extends FuseStubFS {
                 if (change.hasGid()) {
                     a.setGid((int) change.getGid());
                 }
-                // chown(2) of a regular file drops set-user-ID, and set-group-ID when group-executable
-                a.setMode(a.getMode() & ~(04000 | ((a.getMode() & 010) != 0 ? 02000 : 0)));
+                a.setMode(WriteBehind.modeAfterChown(a.getMode()));
             }
             if (change.hasMode()) {
                 a.setMode(a.getMode() & ~07777 | change.getMode());
@@ -441,11 +450,7 @@ public final class BraidFs extends FuseStubFS {
             if (file.attr == null) {
                 return null;
             }
-            Attr.Builder a = file.attr.toBuilder().setSize(Math.max(file.attr.getSize(), file.written));
-            if (!file.mtimeKnown) {
-                a.setMtimeNs(System.currentTimeMillis() * 1_000_000L);
-            }
-            return a.build();
+            return file.expected(System.currentTimeMillis() * 1_000_000L).build();
         }
     }
 
@@ -495,17 +500,14 @@ public final class BraidFs extends FuseStubFS {
 
     /** Sets the times in ns since the epoch; -1 is now, -2 leaves one unchanged. */
     int utimens(String path, long atimeNs, long mtimeNs) {
-        return change("utimens", path, () -> {
-            Setattr.Builder c = Setattr.newBuilder();
-            if (atimeNs != -2) {
-                c.setAtimeNs(atimeNs);
-            }
-            if (mtimeNs != -2) {
-                c.setMtimeNs(mtimeNs);
-            }
-            int behind = changeBehind(path, c);
-            return behind != NOT_BEHIND ? behind : remember(path, ops.utimens(path, atimeNs, mtimeNs));
-        });
+        Setattr.Builder c = Setattr.newBuilder();
+        if (atimeNs != -2) {
+            c.setAtimeNs(atimeNs);
+        }
+        if (mtimeNs != -2) {
+            c.setMtimeNs(mtimeNs);
+        }
+        return attrChange("utimens", path, c, () -> ops.utimens(path, atimeNs, mtimeNs));
     }
 
     @Override

@@ -222,10 +222,7 @@ final class WriteBehind {
                 into.setGid(next.getGid());
             }
             if (into.hasMode()) {
-                // the mode into sets comes before this chown, which drops set-user-ID (and set-group-ID
-                // of a group-executable file) from it
-                int mode = into.getMode();
-                into.setMode(mode & ~(04000 | ((mode & 010) != 0 ? 02000 : 0)));
+                into.setMode(modeAfterChown(into.getMode())); // the mode into sets comes before this chown
             }
         }
         if (next.hasMode()) {
@@ -237,6 +234,11 @@ final class WriteBehind {
         if (next.hasMtimeNs()) {
             into.setMtimeNs(next.getMtimeNs());
         }
+    }
+
+    /** The mode a chown(2) leaves a regular file: set-user-ID dropped, and set-group-ID when group-executable. */
+    static int modeAfterChown(int mode) {
+        return mode & ~(04000 | ((mode & 010) != 0 ? 02000 : 0));
     }
 
     private void sendChange(PathWrites queue, Batch b, List<Batch> before) {

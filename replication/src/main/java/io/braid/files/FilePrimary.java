@@ -171,7 +171,6 @@ public final class FilePrimary implements AutoCloseable {
             if (early != null) return early;
             early = notAfter(req.getClient(), req.getAfterList());
             if (early != null) return early;
-            if (req.getAfterCount() > 0) req = req.toBuilder().clearAfter().build();
             FileStore store = replica.store();
             FileOps.Applied a = FileOps.apply(store, req, false);
             reply = a.reply();
@@ -266,23 +265,30 @@ public final class FilePrimary implements AutoCloseable {
         }
     }
 
-    /** The request as secondaries must apply it: "now" replaced by the time the primary used. */
+    /**
+     * The request as secondaries must apply it: "now" replaced by the time the primary used, and
+     * without {@code after} (only the primary checks it). The same request when neither applies.
+     */
     private static FileRequest resolve(FileRequest req, FileReply reply) {
-        if (req.getOpCase() == FileRequest.OpCase.SETATTR && reply.hasAttr()) {
-            Setattr u = req.getSetattr();
-            Setattr.Builder b = u.toBuilder();
-            if (u.hasAtimeNs() && u.getAtimeNs() == -1) b.setAtimeNs(reply.getAttr().getAtimeNs());
-            if (u.hasMtimeNs() && u.getMtimeNs() == -1) b.setMtimeNs(reply.getAttr().getMtimeNs());
-            return req.toBuilder().setSetattr(b).build();
+        boolean setattr = req.getOpCase() == FileRequest.OpCase.SETATTR;
+        boolean utimens = req.getOpCase() == FileRequest.OpCase.UTIMENS;
+        long at = setattr ? (req.getSetattr().hasAtimeNs() ? req.getSetattr().getAtimeNs() : -2)
+                : utimens ? req.getUtimens().getAtimeNs() : -2;
+        long mt = setattr ? (req.getSetattr().hasMtimeNs() ? req.getSetattr().getMtimeNs() : -2)
+                : utimens ? req.getUtimens().getMtimeNs() : -2;
+        boolean now = reply.hasAttr() && (at == -1 || mt == -1);
+        if (!now && req.getAfterCount() == 0) return req;
+        FileRequest.Builder b = req.toBuilder().clearAfter();
+        if (now && setattr) {
+            Setattr.Builder t = b.getSetattrBuilder();
+            if (at == -1) t.setAtimeNs(reply.getAttr().getAtimeNs());
+            if (mt == -1) t.setMtimeNs(reply.getAttr().getMtimeNs());
+        } else if (now) {
+            Utimens.Builder t = b.getUtimensBuilder();
+            if (at == -1) t.setAtimeNs(reply.getAttr().getAtimeNs());
+            if (mt == -1) t.setMtimeNs(reply.getAttr().getMtimeNs());
         }
-        if (req.getOpCase() == FileRequest.OpCase.UTIMENS && reply.hasAttr()) {
-            Utimens u = req.getUtimens();
-            Utimens.Builder b = u.toBuilder();
-            if (u.getAtimeNs() == -1) b.setAtimeNs(reply.getAttr().getAtimeNs());
-            if (u.getMtimeNs() == -1) b.setMtimeNs(reply.getAttr().getMtimeNs());
-            return req.toBuilder().setUtimens(b).build();
-        }
-        return req;
+        return b.build();
     }
 
     /** Marks changes dirty toward every peer that is not live (used for heals pulled into the primary). */
