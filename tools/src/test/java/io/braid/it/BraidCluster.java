@@ -55,6 +55,12 @@ public final class BraidCluster implements AutoCloseable {
                 throw new IOException("probe failed: " + r);
             }
         }
+        // a pool is formed once its first server sees every other one connected (a volume create
+        // right after the probes, on a loaded machine, could otherwise find a peer's hello not yet answered)
+        if (n > 1 && c.awaitConnectedPeers(0, n - 1) != n - 1) {
+            c.close();
+            throw new IOException("the pool's peers did not all show connected within 15 s");
+        }
         return c;
     }
 
