@@ -20,6 +20,8 @@ import io.grpc.netty.NettyChannelBuilder;
 final class ServerChannels implements AutoCloseable {
     /** Reads and writes of up to 128 KiB, readdir of large directories. */
     static final int MAX_MESSAGE = 64 << 20;
+    /** The HTTP/2 flow-control window (gRPC's default of 1 MiB would hold the writes behind to one 1 MiB request per round trip). */
+    static final int FLOW_WINDOW = 16 << 20;
     /** gRPC-Java's smallest keepalive interval; the server must permit pings this often. */
     static final long KEEPALIVE_SECONDS = 10;
     static final long KEEPALIVE_TIMEOUT_SECONDS = 5;
@@ -38,6 +40,7 @@ final class ServerChannels implements AutoCloseable {
                 .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .keepAliveWithoutCalls(false)
                 .maxInboundMessageSize(MAX_MESSAGE)
+                .flowControlWindow(FLOW_WINDOW)
                 .build());
         if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
             ch.resetConnectBackoff();

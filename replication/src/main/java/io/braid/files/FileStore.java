@@ -535,6 +535,7 @@ public final class FileStore implements AutoCloseable {
                 try {
                     long n = pwriteAll(h.fd, Scratch.address(data), data.remaining(), offset);
                     if (n < 0) throw Brick.error((int) -n, "write", path);
+                    startWriteback(h.fd, offset, n);
                     return (int) n;
                 } finally {
                     Reference.reachabilityFence(data);
@@ -558,6 +559,7 @@ public final class FileStore implements AutoCloseable {
                 total += (int) n;
                 if (n < len) break;
             }
+            startWriteback(h.fd, offset, total);
             return total;
         } finally {
             h.release();
@@ -820,6 +822,20 @@ public final class FileStore implements AutoCloseable {
             done += n;
         }
         return done;
+    }
+
+    /** Writes of at least this many bytes start their own writeback at once. */
+    static final long EARLY_WRITEBACK = 256 << 10;
+    private static final int SYNC_FILE_RANGE_WRITE = 2;
+
+    /**
+     * Starts writing a large write's pages to the disk now, without waiting for it
+     * (sync_file_range SYNC_FILE_RANGE_WRITE): a stream of large writes then reaches the disk while
+     * it arrives, instead of all at the fsync or close that follows it (or when the kernel's dirty
+     * limits force it). Small writes are left to the kernel's own writeback, which merges them.
+     */
+    private static void startWriteback(int fd, long offset, long len) {
+        if (len >= EARLY_WRITEBACK) C.sync_file_range(fd, offset, len, SYNC_FILE_RANGE_WRITE);
     }
 
     /** pwrite all len bytes: the count (fewer if an error came part way), or minus the errno if none. */

@@ -113,6 +113,8 @@ public interface LibC {
 
     int fdatasync(int fd);
 
+    int sync_file_range(int fd, long offset, long nbytes, int flags);
+
     int syncfs(int fd);
 
     int fstatvfs(int fd, long statvfsbuf);

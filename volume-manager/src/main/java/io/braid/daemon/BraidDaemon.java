@@ -30,6 +30,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class BraidDaemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BraidDaemon.class);
+    /**
+     * The HTTP/2 flow-control window of the data plane (server and data channels), per stream and
+     * per connection. gRPC's default, 1 MiB, lets a sender have one 1 MiB write out before it waits
+     * for the receiver's window update: a replication stream or a mount's gathered writes would
+     * then move one request per round trip.
+     */
+    public static final int FLOW_WINDOW = 16 << 20;
 
     private final HostPort address;
     private final Path dataDirPath;
@@ -103,6 +110,7 @@ public final class BraidDaemon implements AutoCloseable {
                     .addService(fileService)
                     .addService(new io.braid.files.FileReplicationService(fileVolumes))
                     .maxInboundMessageSize(64 << 20)
+                    .flowControlWindow(FLOW_WINDOW)
                     // mounts ping every few seconds to notice a dead server quickly
                     .permitKeepAliveTime(1, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)

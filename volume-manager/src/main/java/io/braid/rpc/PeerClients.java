@@ -55,6 +55,7 @@ public final class PeerClients implements AutoCloseable {
             NettyChannelBuilder b = NettyChannelBuilder.forTarget(a)
                     .usePlaintext()
                     .directExecutor()
+                    .flowControlWindow(io.braid.daemon.BraidDaemon.FLOW_WINDOW)
                     .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
                     .keepAliveWithoutCalls(false);
             if (dataLoops != null) b.eventLoopGroup(dataLoops).channelType(io.braid.nbd.EventLoops.socketChannel(dataLoops));
