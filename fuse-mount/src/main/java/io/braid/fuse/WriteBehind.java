@@ -36,8 +36,8 @@ import io.braid.proto.file.Write;
  * a change waits for it, so the server applies a path's changes in the order they were made.
  */
 final class WriteBehind {
-    static final int MAX_WRITES = 8;
-    static final int MAX_BYTES = 4 << 20;
+    static final int MAX_WRITES = 16;
+    static final int MAX_BYTES = 16 << 20;
     static final int GATHER_BYTES = 1 << 20;
 
     /** The first failure of a background write of one open file, not yet reported. */

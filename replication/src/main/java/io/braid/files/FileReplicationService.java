@@ -123,6 +123,14 @@ public final class FileReplicationService extends FileReplicationGrpc.FileReplic
         }
     }
 
+    /** Operations with a large payload (writes, heal data) are parsed in place; each is given back once applied (a secondary applies an operation before it takes the next). */
+    private final ZeroCopy<FileOp> ops = new ZeroCopy<>(FileOp.getDefaultInstance());
+
+    /** This service as the server binds it: {@link #replicate} messages parsed in place ({@link ZeroCopy}). */
+    public io.grpc.ServerServiceDefinition definition() {
+        return ops.bind(bindService(), FileReplicationGrpc.getReplicateMethod().getFullMethodName());
+    }
+
     @Override
     public StreamObserver<FileOp> replicate(StreamObserver<FileAck> acks) {
         return new StreamObserver<>() {

@@ -59,6 +59,14 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         }
     }
 
+    /** Requests with a large payload are parsed in place, and given back once answered. */
+    private final ZeroCopy<FileRequest> requests = new ZeroCopy<>(FileRequest.getDefaultInstance());
+
+    /** This service as the server binds it: {@link #call} requests parsed in place ({@link ZeroCopy}). */
+    public io.grpc.ServerServiceDefinition definition() {
+        return requests.bind(bindService(), FileIoGrpc.getCallMethod().getFullMethodName());
+    }
+
     @Override
     public void call(FileRequest req, StreamObserver<FileReply> out) {
         try {

@@ -105,6 +105,8 @@ public interface LibC {
 
     long pwrite(int fd, long buf, long count, long offset);
 
+    long pwritev(int fd, long iov, int iovcnt, long offset);
+
     int ftruncate(int fd, long length);
 
     int fallocate(int fd, int mode, long offset, long length);

@@ -23,6 +23,10 @@ final class Scratch {
 
     final ByteBuffer small = ByteBuffer.allocateDirect(512).order(ByteOrder.nativeOrder());
     final long smallAddress = address(small);
+    /** Room for {@link #IOVS} struct iovec (base, length) for pwritev. */
+    static final int IOVS = 256;
+    final ByteBuffer iov = ByteBuffer.allocateDirect(IOVS * 16).order(ByteOrder.nativeOrder());
+    final long iovAddress = address(iov);
     private ByteBuffer io;
     private long ioAddress;
 

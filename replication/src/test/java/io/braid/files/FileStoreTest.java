@@ -101,6 +101,28 @@ class FileStoreTest {
     }
 
     @Test
+    void aPayloadInManyDirectBuffersIsWrittenInOrderWithPwritev() throws Exception {
+        // as a write parsed in place arrives: a rope of views of the receive buffers (16 KiB frames)
+        Random r = new Random(7);
+        ByteString data = ByteString.EMPTY;
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < Scratch.IOVS + 45; i++) { // more parts than one pwritev takes
+            byte[] part = new byte[1 + r.nextInt(9000)];
+            r.nextBytes(part);
+            expected.write(part);
+            ByteBuffer direct = ByteBuffer.allocateDirect(part.length);
+            direct.put(part).flip();
+            data = data.concat(com.google.protobuf.UnsafeByteOperations.unsafeWrap(direct));
+        }
+        store.create("big", 0644, true, 0, 0);
+        assertEquals(expected.size(), store.write("big", 4096, data));
+        byte[] onDisk = Files.readAllBytes(brick.resolve("big"));
+        assertEquals(4096 + expected.size(), onDisk.length);
+        assertArrayEquals(expected.toByteArray(), java.util.Arrays.copyOfRange(onDisk, 4096, onDisk.length));
+        for (int i = 0; i < 4096; i++) assertEquals(0, onDisk[i]);
+    }
+
+    @Test
     void newEntriesGetExactlyTheModeAskedWhateverTheUmask() throws Exception {
         assertEquals(S_IFREG | 0777, store.create("f", 0777, true, 0, 0).getMode());
         assertEquals(S_IFREG | 04755, store.create("suid", 04755, true, 1000, 1000).getMode());

@@ -30,6 +30,7 @@ final class FuseMount implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseSerialGC", "-Xmx512m",
+                "-Dio.netty.tryReflectionSetAccessible=true", "--add-opens=java.base/java.nio=ALL-UNNAMED", // as ChildJvm
                 "-cp", System.getProperty("java.class.path"),
                 "io.braid.fuse.MountMain", "-f"));
         if (!options.isEmpty()) {

@@ -51,6 +51,8 @@ public final class ServerProcess {
         cmd.add("-Xmx256m");
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-Dio.netty.tryReflectionSetAccessible=true"); // as bin/braidd
+        cmd.add("--add-opens=java.base/java.nio=ALL-UNNAMED");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("io.braid.daemon.Braidd");

@@ -107,8 +107,8 @@ public final class BraidDaemon implements AutoCloseable {
                             new io.braid.rpc.BlockCommands(pool, clients, poolCommands, volumeCommands, blockVolumes)))
                     .addService(peerService)
                     .addService(new ReplicationService(blockVolumes))
-                    .addService(fileService)
-                    .addService(new io.braid.files.FileReplicationService(fileVolumes))
+                    .addService(fileService.definition())
+                    .addService(new io.braid.files.FileReplicationService(fileVolumes).definition())
                     .maxInboundMessageSize(64 << 20)
                     .flowControlWindow(FLOW_WINDOW)
                     // mounts ping every few seconds to notice a dead server quickly
