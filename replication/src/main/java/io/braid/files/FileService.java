@@ -59,7 +59,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         }
     }
 
-    /** Requests with a large payload are parsed in place, and given back once answered. */
+    /** Requests with a large payload are parsed in place; {@link #call} gives each back. */
     private final ZeroCopy<FileRequest> requests = new ZeroCopy<>(FileRequest.getDefaultInstance());
 
     /** This service as the server binds it: {@link #call} requests parsed in place ({@link ZeroCopy}). */
@@ -67,12 +67,28 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         return requests.bind(bindService(), FileIoGrpc.getCallMethod().getFullMethodName());
     }
 
+    /**
+     * Answers the request and then gives its buffers back ({@link ZeroCopy}): once its answer is
+     * sent, or, for a mutation, once the primary is done with it (one that waits for quorum is
+     * applied later, even when the caller has given up meanwhile).
+     */
     @Override
     public void call(FileRequest req, StreamObserver<FileReply> out) {
+        java.util.concurrent.CompletableFuture<?> done = null;
+        try {
+            done = serve(req, out);
+        } finally {
+            if (done == null) requests.release(req);
+            else done.whenComplete((x, e) -> requests.release(req));
+        }
+    }
+
+    /** @return what completes when the request is no longer used, or null when that is now */
+    private java.util.concurrent.CompletableFuture<?> serve(FileRequest req, StreamObserver<FileReply> out) {
         try {
             if (req.getOpCase() == FileRequest.OpCase.OP_NOT_SET) {
                 reply(out, FileOps.error(Errno.EINVAL, "no operation"));
-                return;
+                return null;
             }
             FileReplica r = registry.replica(req.getVolume(), req.getSet());
             FilePrimary p = r == null ? null : r.primary();
@@ -87,23 +103,23 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                 if (!allowed) {
                     out.onError(Status.FAILED_PRECONDITION.withDescription("not primary of " + req.getVolume()
                             + " set " + req.getSet() + " here").asRuntimeException());
-                    return;
+                    return null;
                 }
                 reply(out, r.read(req));
-                return;
+                return null;
             }
             String split = splitBrain(p, req);
             if (split != null) {
                 if (req.getOpCase() != FileRequest.OpCase.GETATTR) {
                     reply(out, FileOps.error(Errno.EIO, split));
-                    return;
+                    return null;
                 }
                 req = withoutPrefetch(req); // a lookup still works in split-brain; the content stays behind
             }
             if (req.getOpCase() == FileRequest.OpCase.LOCK) {
-                p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
+                return p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
             } else if (FileOps.isMutation(req)) {
-                p.mutate(req).whenComplete((rep, e) -> finish(out, rep, e));
+                return p.mutate(req).whenComplete((rep, e) -> finish(out, rep, e));
             } else {
                 reply(out, r.read(req));
             }
@@ -112,6 +128,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         } catch (RuntimeException e) {
             reply(out, FileOps.error(Errno.EIO, "internal error: " + e));
         }
+        return null;
     }
 
     /**

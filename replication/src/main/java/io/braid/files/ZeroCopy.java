@@ -32,9 +32,9 @@ import java.util.Map;
  * costs the server no allocation and no copy before its pwrite, which writes straight from those
  * buffers.
  *
- * <p>The buffers stay the server's until {@link #release} of the message, which the definition
- * {@link #bind} makes does at the end of the call (one request) or after each message (a stream
- * of them). Messages under {@link #MIN_BYTES}, and streams whose buffers are not direct, are parsed
+ * <p>The buffers stay the server's until {@link #release} of the message: the service calls it
+ * for a method with one request (when it no longer uses it), and the definition {@link #bind}
+ * makes calls it after each message of a stream. Messages under {@link #MIN_BYTES}, and streams whose buffers are not direct, are parsed
  * as usual, and {@link #release} of them does nothing.
  */
 public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marshaller<T> {
@@ -145,11 +145,12 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
 
     /**
      * The service's definition with this marshaller for the requests of the named method (its
-     * full name), and every other method as it was. The method's messages are released when the
-     * call completes or is cancelled (a method with one request: after its answer was sent), or
-     * right after each was handed to the service (a method with a stream of requests, whose
-     * handler must be done with each message when it returns; with a direct executor it runs
-     * there and then).
+     * full name), and every other method as it was. A method with one request: the service gives
+     * it back itself ({@link #release}) once it no longer uses it, which may be after the call is
+     * over; only a request the service never got (the call cancelled before it was handed over)
+     * is released here. A method with a stream of requests: each is released as soon as the
+     * handler returns from it, so the handler must be done with it by then (with a direct
+     * executor it runs there and then).
      */
     public ServerServiceDefinition bind(ServerServiceDefinition def, String fullMethodName) {
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(def.getServiceDescriptor().getName());
@@ -179,9 +180,10 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
         return ServerMethodDefinition.create(md, releasing);
     }
 
-    /** One request: held until the call is over. */
+    /** One request: the service's to release once it has it; released here if it never gets it. */
     private final class ReleaseAtEnd extends ForwardingServerCallListener.SimpleForwardingServerCallListener<T> {
         private T message; // the transport calls a listener from one thread at a time
+        private boolean handedOver;
 
         ReleaseAtEnd(ServerCall.Listener<T> delegate) {
             super(delegate);
@@ -195,11 +197,17 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
         }
 
         @Override
+        public void onHalfClose() {
+            handedOver = true; // a unary handler calls the service now
+            super.onHalfClose();
+        }
+
+        @Override
         public void onComplete() {
             try {
                 super.onComplete();
             } finally {
-                done();
+                notHandedOver();
             }
         }
 
@@ -208,12 +216,12 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
             try {
                 super.onCancel();
             } finally {
-                done();
+                notHandedOver();
             }
         }
 
-        private void done() {
-            if (message != null) release(message);
+        private void notHandedOver() {
+            if (message != null && !handedOver) release(message);
             message = null;
         }
     }
