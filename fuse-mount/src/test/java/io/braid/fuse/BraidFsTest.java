@@ -479,7 +479,9 @@ class BraidFsTest {
         });
         try {
             long deadline = System.nanoTime() + 20_000_000_000L;
-            while (server.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.FSYNC)) {
+            // both calls are out; the fake server runs each on a thread of its pool, so either may be recorded first
+            while (server.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.FSYNC)
+                    || server.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.WRITE)) {
                 assertTrue(System.nanoTime() < deadline, "no fsync sent while its write was held");
                 Thread.sleep(10);
             }
