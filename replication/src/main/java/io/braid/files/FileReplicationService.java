@@ -1,5 +1,6 @@
 package io.braid.files;
 
+import io.braid.proto.file.FileRequest;
 import io.braid.proto.filerep.FileAck;
 import io.braid.proto.filerep.FileHello;
 import io.braid.proto.filerep.FileHelloReply;
@@ -124,7 +125,9 @@ public final class FileReplicationService extends FileReplicationGrpc.FileReplic
     }
 
     /** Operations with a large payload (writes, heal data) are parsed in place; each is given back once applied (a secondary applies an operation before it takes the next). */
-    private final ZeroCopy<FileOp> ops = new ZeroCopy<>(FileOp.getDefaultInstance());
+    private final ZeroCopy<FileOp> ops = new ZeroCopy<>(FileOp.getDefaultInstance(),
+            op -> op.getOpCase() == FileOp.OpCase.HEAL
+                    || op.getOpCase() == FileOp.OpCase.MUTATION && op.getMutation().getOpCase() == FileRequest.OpCase.WRITE);
 
     /** This service as the server binds it: {@link #replicate} messages parsed in place ({@link ZeroCopy}). */
     public io.grpc.ServerServiceDefinition definition() {

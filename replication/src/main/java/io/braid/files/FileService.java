@@ -60,7 +60,8 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
     }
 
     /** Requests with a large payload are parsed in place; {@link #call} gives each back. */
-    private final ZeroCopy<FileRequest> requests = new ZeroCopy<>(FileRequest.getDefaultInstance());
+    private final ZeroCopy<FileRequest> requests = new ZeroCopy<>(FileRequest.getDefaultInstance(),
+            r -> r.getOpCase() == FileRequest.OpCase.WRITE);
 
     /** This service as the server binds it: {@link #call} requests parsed in place ({@link ZeroCopy}). */
     public io.grpc.ServerServiceDefinition definition() {

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * A request marshaller that parses large messages (a write's data) in place: the bytes fields of
@@ -43,12 +44,19 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
 
     private final MethodDescriptor.Marshaller<T> usual;
     private final Parser<T> parser;
+    private final Predicate<T> worthIt;
     private final Map<T, InputStream> held = new IdentityHashMap<>(); // guarded by itself
 
+    /**
+     * @param worthIt which messages parsed in place may stay so (a write's data); any other is
+     *     copied out at once and its buffers given back, so that nothing a service may keep (a
+     *     lock request in the lock table) ever points into buffers that went back to Netty
+     */
     @SuppressWarnings("unchecked")
-    public ZeroCopy(T defaultInstance) {
+    public ZeroCopy(T defaultInstance, Predicate<T> worthIt) {
         this.usual = ProtoUtils.marshaller(defaultInstance);
         this.parser = (Parser<T>) defaultInstance.getParserForType();
+        this.worthIt = worthIt;
     }
 
     @Override
@@ -67,6 +75,11 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
             InputStream owned = ((Detachable) stream).detach();
             try {
                 T message = parseInPlace(owned);
+                if (!worthIt.test(message)) {
+                    T copy = parser.parseFrom(message.toByteString()); // without aliasing: its own bytes
+                    owned.close();
+                    return copy;
+                }
                 synchronized (held) {
                     held.put(message, owned);
                 }
