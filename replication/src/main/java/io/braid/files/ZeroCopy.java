@@ -75,8 +75,8 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
             InputStream owned = ((Detachable) stream).detach();
             try {
                 T message = parseInPlace(owned);
-                if (!worthIt.test(message)) {
-                    T copy = parser.parseFrom(message.toByteString()); // without aliasing: its own bytes
+                if (message == null || !worthIt.test(message)) {
+                    T copy = parser.parseFrom(owned); // from the start again, into bytes of its own
                     owned.close();
                     return copy;
                 }
@@ -96,13 +96,13 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
     }
 
     /**
-     * The message over the stream's buffers. The mark keeps every buffer in the stream until it is
-     * closed (without one, a buffer read to its end is given back at once).
+     * The message over the stream's buffers, or null when one of them is not direct; the stream is
+     * back at its start either way. The mark keeps every buffer in the stream until it is closed
+     * (without one, a buffer read to its end is given back at once).
      */
     private T parseInPlace(InputStream owned) throws IOException {
         HasByteBuffer hb = (HasByteBuffer) owned;
         List<ByteString> parts = new ArrayList<>();
-        List<ByteBuffer> views = new ArrayList<>();
         int size = owned.available();
         owned.mark(size);
         int seen = 0;
@@ -110,9 +110,8 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
             ByteBuffer b = hb.getByteBuffer();
             if (b == null || !b.isDirect() || !b.hasRemaining()) {
                 owned.reset();
-                return heapParse(owned);
+                return null;
             }
-            views.add(b);
             parts.add(UnsafeByteOperations.unsafeWrap(b));
             seen += b.remaining();
             long skipped = owned.skip(b.remaining());
@@ -126,12 +125,6 @@ public final class ZeroCopy<T extends Message> implements MethodDescriptor.Marsh
         T message = parser.parseFrom(in);
         in.checkLastTagWas(0);
         return message;
-    }
-
-    /** A buffer is not direct after all: parsed from a copy (the stream is still held until release). */
-    private T heapParse(InputStream owned) throws IOException {
-        byte[] all = owned.readAllBytes();
-        return parser.parseFrom(all);
     }
 
     /** Gives the buffers of a message parsed in place back to the transport; nothing for any other. */
