@@ -204,6 +204,29 @@ public final class BraidFs extends FuseStubFS {
         });
     }
 
+    /**
+     * Whether the lookup of path may be answered "no such name" without asking the servers: the
+     * caller, thread tid, is root and inside an open(2) with O_CREAT|O_EXCL of exactly this path
+     * (mountPoint + path). The kernel then sends the CREATE at once, and the servers create the
+     * file or answer EEXIST, as they would have answered the lookup: the open gets the same result
+     * with one round trip fewer (tar, cp and every new file). Root only, as the kernel checks the
+     * permission to create in the directory when the name is said not to exist, and only root
+     * passes that check whatever the directory's mode is (so EACCES never replaces EEXIST); and
+     * not on a read-only mount (EROFS would replace it). The kernel keeps no negative entry (the
+     * error reply has no timeout), so nothing else sees this answer.
+     */
+    boolean absentForExclusiveCreate(String path, java.nio.file.Path mountPoint, long uid, long tid) {
+        if (readOnly || uid != 0 || mountPoint == null || path.startsWith(UNLINKED_PREFIX)) {
+            return false;
+        }
+        String target = openProbe.exclusiveCreate(tid);
+        if (target == null) {
+            return false;
+        }
+        String root = mountPoint.toString();
+        return target.length() == root.length() + path.length() && target.startsWith(root) && target.endsWith(path);
+    }
+
     /** Answers a getattr with attributes known here; a guessed mtime is not compared at the next open. */
     private int tell(String path, FileStat stat, Attr attr, int set, boolean mtimeKnown) {
         fill(stat, attr, set);

@@ -11,16 +11,16 @@ final class ChildJvm {
     }
 
     /**
-     * @param args MountMain's arguments
-     * @param detached in a new session (setsid), so that it outlives the terminal it was started from
-     */
-    /**
      * Lets Netty allocate its pooled direct memory without the JDK zeroing it first (a new chunk
      * of the pool is 4 MiB; bin/braidd gives the servers the same options).
      */
     static final List<String> NETTY_OPTIONS = List.of("-Dio.netty.tryReflectionSetAccessible=true",
             "--add-opens=java.base/java.nio=ALL-UNNAMED");
 
+    /**
+     * @param args MountMain's arguments
+     * @param detached in a new session (setsid), so that it outlives the terminal it was started from
+     */
     static List<String> command(List<String> args, boolean detached) {
         List<String> cmd = new ArrayList<>();
         if (detached && Files.isExecutable(Path.of("/usr/bin/setsid"))) {

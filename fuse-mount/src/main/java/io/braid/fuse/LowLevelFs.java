@@ -262,7 +262,12 @@ final class LowLevelFs {
             if (dir == null) {
                 return -Errno.ESTALE;
             }
-            return entry(req, InodeTable.child(dir, name), null);
+            String path = InodeTable.child(dir, name);
+            Scratch s = context(req);
+            if (fs.absentForExclusiveCreate(path, mountPoint, s.context.uid.get(), s.context.pid.get())) {
+                return -Errno.ENOENT;
+            }
+            return entry(req, path, s);
         }));
         o.forget.set((req, ino, nlookup) -> {
             try {
