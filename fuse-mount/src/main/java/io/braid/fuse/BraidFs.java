@@ -63,6 +63,15 @@ public final class BraidFs extends FuseStubFS {
     private final FuseLocks locks;
     private final KernelHints hints = new KernelHints();
     private final KernelAttrs kernelAttrs;
+    /**
+     * How long a listing's attributes of an entry may answer the entry's lookup: attr-timeout, at
+     * most {@link #LISTED_SECONDS} (0: never). Another client's change is then seen as late as a
+     * change of attributes the kernel holds.
+     */
+    private final long listedNanos;
+    private static final double LISTED_SECONDS = 1.0;
+    /** Counts the changes made through this mount, so that a listing made while one ran is not kept. */
+    private final AtomicLong changes = new AtomicLong();
     /** Tells whether a getattr is the lookup of a read-only open(2) in progress. */
     private final OpenProbe openProbe = OpenProbe.forThisMachine();
     /** Content fetched by such a lookup, for the OPEN of that same open(2); see {@link #open}. */
@@ -140,6 +149,7 @@ public final class BraidFs extends FuseStubFS {
         this.readOnly = readOnly;
         this.writeBehind = writeBehind;
         this.kernelAttrs = new KernelAttrs(attrTimeout, entryTimeout);
+        this.listedNanos = (long) (Math.min(Math.max(attrTimeout, 0), LISTED_SECONDS) * 1e9);
     }
 
     /** The file system of a mount with these options ({@code ro} and the kernel's cache timeouts), writing behind. */
@@ -245,10 +255,13 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, long offset, FuseFileInfo fi) {
         return guard("readdir", path, () -> {
+            long before = changes.get();
+            long at = System.nanoTime();
             VolumeOps.Listing listing = ops.readdir(path);
             if (listing.errno() != 0) {
                 return -listing.errno();
             }
+            keepListed(path, listing, before, at);
             Runtime runtime = Runtime.getSystemRuntime();
             FileStat st = new FileStat(runtime);
             Pointer mem = Memory.allocateDirect(runtime, Struct.size(st), true);
@@ -268,6 +281,42 @@ public final class BraidFs extends FuseStubFS {
             }
             return 0;
         });
+    }
+
+    /**
+     * Keeps the attributes a listing of dir gave its entries, for their lookups (rm -r unlinks,
+     * ls -l and find stat, each name after a listing; GlusterFS's md-cache does the same with its
+     * readdirp). Not when a change through this mount ran meanwhile (the listing may predate it),
+     * nor for a file with more than one link (its node is found by asking the servers).
+     */
+    private void keepListed(String dir, VolumeOps.Listing listing, long changesBefore, long at) {
+        if (listedNanos == 0 || changes.get() != changesBefore) {
+            return;
+        }
+        boolean root = dir.isEmpty() || dir.equals("/");
+        for (VolumeOps.Listed e : listing.entries()) {
+            Attr a = e.attr();
+            boolean isDir = (a.getMode() & 0170000) == 0040000;
+            if (a.getNlink() > 1 && !isDir || root && e.name().equals(Placement.UNLINKED_DIR)) {
+                continue;
+            }
+            hints.listed(InodeTable.child(root ? "/" : dir, e.name()), a, e.set(), at);
+        }
+    }
+
+    /**
+     * Answers the lookup of path from a listing of its directory made less than a second (at
+     * most attr-timeout) ago, once; false when there is none. The caller knows the kernel holds
+     * no node by that name (so no file this mount has open or is writing).
+     */
+    boolean lookupFromListing(String path, FileStat stat) {
+        KernelHints.Listed l = hints.takeListed(path, listedNanos);
+        if (l == null) {
+            return false;
+        }
+        fill(stat, l.attr(), l.set());
+        kernelAttrs.told(path, l.attr());
+        return true;
     }
 
     @Override
@@ -328,6 +377,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int rmdir(String path) {
+        hints.forgetListed();
         return change("rmdir", path, () -> rememberParent(path, ops.rmdir(path)));
     }
 
@@ -341,6 +391,8 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int rename(String from, String to) {
+        changes.incrementAndGet();
+        hints.forgetListed(); // a directory renamed: the names under it mean other files
         hints.changing(to);
         forgetContent(to);
         hints.capabilityMayChange(from);
@@ -1057,6 +1109,7 @@ public final class BraidFs extends FuseStubFS {
         if (readOnly) {
             return -Errno.EROFS;
         }
+        changes.incrementAndGet();
         hints.changing(path);
         forgetContent(path);
         return guard(op, path, body);

@@ -57,6 +57,11 @@ final class InodeTable {
         return dir.equals("/") ? "/" + name : dir + "/" + name;
     }
 
+    /** Whether a node the kernel holds has this name. */
+    synchronized boolean holds(String path) {
+        return byPath.containsKey(path);
+    }
+
     /** The path calls on node id use, or null for an id the table does not hold. */
     synchronized String path(long id) {
         Node n = byId.get(id);

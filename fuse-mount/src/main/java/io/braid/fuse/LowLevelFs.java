@@ -267,6 +267,12 @@ final class LowLevelFs {
             if (fs.absentForExclusiveCreate(path, mountPoint, s.context.uid.get(), s.context.pid.get())) {
                 return -Errno.ENOENT;
             }
+            if (!nodes.holds(path)) {
+                clear(s);
+                if (fs.lookupFromListing(path, s.stat)) {
+                    return replyEntry(req, path, s);
+                }
+            }
             return entry(req, path, s);
         }));
         o.forget.set((req, ino, nlookup) -> {
@@ -582,6 +588,11 @@ final class LowLevelFs {
         if (r != 0) {
             return r;
         }
+        return replyEntry(req, path, s);
+    }
+
+    /** Answers a lookup of path with the attributes in s's stat. */
+    private int replyEntry(Pointer req, String path, Scratch s) {
         long id = looked(path, s);
         if (lib.fuse_reply_entry(req, entryParam(s, id)) != 0) {
             nodes.forget(id, 1); // interrupted: the kernel will not forget what it never got
