@@ -109,6 +109,18 @@ final class FileOps {
         return (a.getMode() & 0170000) == 0100000 && size > 0 && size <= Math.min(prefetch, 1 << 20);
     }
 
+    /** Runs an fsync resolved earlier ({@link FileStore#openForSync}): its reply. */
+    static FileReply sync(FileStore.Sync sync) {
+        try {
+            sync.run();
+            return FileReply.getDefaultInstance();
+        } catch (FsError e) {
+            return error(e.errno(), e.getMessage());
+        } catch (RuntimeException e) {
+            return error(Errno.EIO, String.valueOf(e.getMessage()));
+        }
+    }
+
     static FileReply error(int errno, String message) {
         return FileReply.newBuilder().setErrno(errno).setMessage(message == null ? "" : message).build();
     }

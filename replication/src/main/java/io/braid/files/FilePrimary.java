@@ -36,8 +36,8 @@ public final class FilePrimary implements AutoCloseable {
     private long seq;
     private final java.util.TreeSet<Long> outstanding = new java.util.TreeSet<>(); // guarded by order
     private volatile boolean closed;
-    /** Threads that run this brick's part of an fsync. */
-    private static final java.util.concurrent.ExecutorService SYNCS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    /** Threads that run a brick's part of an fsync (the primary's, and a secondary's). */
+    static final java.util.concurrent.ExecutorService SYNCS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "file-fsync");
         t.setDaemon(true);
         return t;
@@ -211,19 +211,26 @@ public final class FilePrimary implements AutoCloseable {
     /**
      * An fsync changes nothing, so it needs no place in the recent log, and the bricks may run it
      * at once: the secondaries get it first, then this brick's fsync(2) runs on a helper thread
-     * (never on the transport's). It covers every mutation applied before it here; the reply waits
+     * (never on the transport's; secondaries do the same). It covers every mutation applied before it here; the reply waits
      * for this brick and every live secondary. The client's writes it names in {@code after} must
      * have been applied here before it (they were sent just before it, on the same connection).
      */
     private CompletableFuture<FileReply> fsync(FileRequest req) {
         List<CompletableFuture<Void>> acks = new ArrayList<>();
         long mine;
+        FileStore.Sync sync = null;
         order.lock();
         try {
             CompletableFuture<FileReply> early = answeredOrRefused(req);
             if (early != null) return early;
             early = notAfter(req.getClient(), req.getFsync().getAfterList());
             if (early != null) return early;
+            try {
+                // resolved in order: a rename or unlink after it does not change the file it flushes
+                sync = replica.store().openForSync(req.getFsync().getPath(), req.getFsync().getDatasync());
+            } catch (FsError e) {
+                return CompletableFuture.completedFuture(FileOps.error(e.errno(), e.getMessage()));
+            }
             mine = ++seq;
             FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(req).setCommitted(committed()).build();
             for (FileLink l : links) {
@@ -232,14 +239,15 @@ public final class FilePrimary implements AutoCloseable {
             }
             if (!acks.isEmpty()) outstanding.add(mine);
         } catch (IOException e) {
+            if (sync != null) sync.abandon();
             return CompletableFuture.completedFuture(FileOps.error(Errno.EIO, "metadata: " + e.getMessage()));
         } finally {
             order.unlock();
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(acks.toArray(new CompletableFuture[0]));
         if (!acks.isEmpty()) all.whenComplete((x, e) -> settled(mine));
-        FileStore store = replica.store();
-        CompletableFuture<FileReply> local = CompletableFuture.supplyAsync(() -> FileOps.apply(store, req, false).reply(), SYNCS);
+        FileStore.Sync resolved = sync;
+        CompletableFuture<FileReply> local = CompletableFuture.supplyAsync(() -> FileOps.sync(resolved), SYNCS);
         return local.thenCombine(all.handle((v, e) -> e), (reply, e) -> {
             if (reply.getErrno() != 0) return reply;
             if (e != null) return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());

@@ -350,6 +350,10 @@ public final class FileReplica implements AutoCloseable {
                     case MUTATION -> {
                         live = true;
                         FileRequest r = op.getMutation();
+                        if (r.getOpCase() == FileRequest.OpCase.FSYNC && !arbiter()) {
+                            fsyncAside(op, ack);
+                            return; // acknowledged when it is done
+                        }
                         FileOps.Applied a = FileOps.apply(store, r, arbiter());
                         if (!a.ok()) {
                             recent.prune(epoch, op.getCommitted(), true);
@@ -394,6 +398,42 @@ public final class FileReplica implements AutoCloseable {
             }
             synchronized (this) {
                 acks.onNext(ack.build());
+            }
+        }
+
+        /**
+         * An fsync runs on a helper thread, not on the transport's: that thread carries every
+         * stream and call of this server, and a disk flush (milliseconds, more on a busy disk)
+         * would hold all of them, including the acknowledgements of the writes before it. It
+         * covers everything applied before it here; the mutations after it go on meanwhile, and
+         * its acknowledgement may come after theirs (the primary matches them by sequence number).
+         */
+        private void fsyncAside(FileOp op, FileAck.Builder ack) throws IOException {
+            FileRequest r = op.getMutation();
+            recent.prune(epoch, op.getCommitted(), true);
+            FileStore.Sync sync;
+            try {
+                sync = store.openForSync(r.getFsync().getPath(), r.getFsync().getDatasync());
+            } catch (FsError e) {
+                send(ack.setErrno(e.errno()).setError(e.getMessage()));
+                return;
+            }
+            FilePrimary.SYNCS.execute(() -> {
+                FileReply done = FileOps.sync(sync);
+                if (done.getErrno() == 0) replies.put(r.getClient(), r.getId(), done);
+                else ack.setErrno(done.getErrno()).setError(done.getMessage());
+                send(ack);
+            });
+        }
+
+        private void send(FileAck.Builder ack) {
+            if (failed) return;
+            synchronized (this) {
+                try {
+                    acks.onNext(ack.build());
+                } catch (RuntimeException ignored) {
+                    // the stream ended meanwhile: the primary counts what it did not hear of as not done
+                }
             }
         }
 

@@ -712,6 +712,14 @@ public final class FileStore implements AutoCloseable {
 
     /** fsync(2) (fdatasync(2) when datasync) of a regular file or a directory. */
     public void fsync(String path, boolean datasync) throws FsError {
+        openForSync(path, datasync).run();
+    }
+
+    /**
+     * An fsync whose file is resolved now and flushed by {@link Sync#run} (on another thread, for
+     * instance): a rename or unlink of the path in between does not change which file it flushes.
+     */
+    public Sync openForSync(String path, boolean datasync) throws FsError {
         FdCache.Handle h = cache.acquire(BrickPath.key(path));
         if (h == null) {
             BrickPath p = lookup(path, "fsync");
@@ -733,14 +741,37 @@ public final class FileStore implements AutoCloseable {
                 C.close(pathFd);
             }
         }
-        try {
-            int rc;
-            do {
-                rc = datasync ? C.fdatasync(h.fd) : C.fsync(h.fd);
-            } while (rc != 0 && LibC.errno() == Errno.EINTR);
-            if (rc != 0) throw brick.error("fsync", path);
-        } finally {
-            h.release();
+        return new Sync(h, path, datasync);
+    }
+
+    /** A resolved fsync; {@link #run} once. */
+    public final class Sync {
+        private final FdCache.Handle handle;
+        private final String path;
+        private final boolean datasync;
+
+        private Sync(FdCache.Handle handle, String path, boolean datasync) {
+            this.handle = handle;
+            this.path = path;
+            this.datasync = datasync;
+        }
+
+        /** Lets the descriptor go without flushing. */
+        public void abandon() {
+            handle.release();
+        }
+
+        /** Flushes the file and lets its descriptor go. */
+        public void run() throws FsError {
+            try {
+                int rc;
+                do {
+                    rc = datasync ? C.fdatasync(handle.fd) : C.fsync(handle.fd);
+                } while (rc != 0 && LibC.errno() == Errno.EINTR);
+                if (rc != 0) throw brick.error("fsync", path);
+            } finally {
+                handle.release();
+            }
         }
     }
 

@@ -685,6 +685,25 @@ class FileStoreTest {
         assertEquals(255, s.getNameMax());
     }
 
+    @Test
+    void anFsyncResolvedBeforeARenameOrUnlinkFlushesTheFileItNamedThen() throws Exception {
+        store.create("f", 0644, true, 0, 0);
+        store.write("f", 0, ByteBuffer.wrap(bytes("one")));
+        FileStore.Sync renamed = store.openForSync("f", false);
+        store.rename("f", "g", 0);
+        store.create("f", 0644, true, 0, 0); // a new file under the old name
+        store.unlink("f");
+        renamed.run(); // the file now called g, not an error about f
+        store.create("h", 0644, true, 0, 0);
+        FileStore.Sync unlinked = store.openForSync("h", true);
+        store.unlink("h");
+        unlinked.run();
+        store.openForSync("g", false).abandon();
+        assertErrno(Errno.ENOENT, () -> store.openForSync("h", false));
+        store.unlink("g"); // no descriptor of it is left behind by the syncs
+        assertErrno(Errno.ENOENT, () -> store.getattr("g"));
+    }
+
     // ---- the fd cache ----
 
     @Test
