@@ -396,9 +396,7 @@ public final class FileReplica implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 ack.setErrno(Errno.EIO).setError(String.valueOf(e.getMessage()));
             }
-            synchronized (this) {
-                acks.onNext(ack.build());
-            }
+            send(ack);
         }
 
         /**
@@ -426,6 +424,7 @@ public final class FileReplica implements AutoCloseable {
             });
         }
 
+        /** Acknowledges one operation; nothing once the stream failed or ended. */
         private void send(FileAck.Builder ack) {
             if (failed) return;
             synchronized (this) {
