@@ -56,6 +56,7 @@ public final class BraidFs extends FuseStubFS {
     private static final int FI_FLOCK_RELEASE = 1 << 4;
 
     private final VolumeOps ops;
+    private final VolumeClient client;
     private final boolean readOnly;
     private final boolean writeBehind;
     private final AtomicLong handles = new AtomicLong();
@@ -101,6 +102,8 @@ public final class BraidFs extends FuseStubFS {
         final WriteBehind.ErrorSlot errors;
         volatile String path;
         volatile boolean hidden;
+        /** The replica set whose primary keeps this file under the handle (see OpenFiles), or -1. */
+        volatile int boundSet = -1;
         /** The whole file as a read-only open found it, for the reads that follow; null once it may have changed here. */
         volatile ByteString content;
         /**
@@ -144,6 +147,7 @@ public final class BraidFs extends FuseStubFS {
      */
     public BraidFs(VolumeClient client, boolean readOnly, boolean writeBehind, double attrTimeout,
                    double entryTimeout) {
+        this.client = client;
         this.ops = new VolumeOps(client);
         this.locks = new FuseLocks(ops);
         this.readOnly = readOnly;
@@ -182,6 +186,11 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int getattr(String path, FileStat stat) {
+        return getattr(path, stat, 0);
+    }
+
+    /** getattr, of the open file fh when not 0 (the kernel's getattr of an open file: fstat, a read's size check). */
+    int getattr(String path, FileStat stat, long fh) {
         return guard("getattr", path, () -> {
             KernelHints.Recent r = hints.takeRecent(path);
             if (r != null) {
@@ -194,7 +203,7 @@ public final class BraidFs extends FuseStubFS {
             }
             long tid = openProbe.usable() ? getContext().pid.get() : 0;
             String opening = tid > 0 ? openProbe.readOnlyOpen(tid) : null;
-            FileReply reply = opening == null ? ops.getattr(path) : ops.getattr(path, MAX_IO);
+            FileReply reply = opening == null ? ops.getattr(path, 0, fh) : ops.getattr(path, MAX_IO);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
@@ -249,7 +258,8 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        return getattr(pathOf(path, fi), stat);
+        long fh = fi.fh.get();
+        return getattr(pathOf(path, fi), stat, files.containsKey(fh) ? fh : 0);
     }
 
     @Override
@@ -565,7 +575,10 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
-        return truncate(pathOf(path, fi), size);
+        String p = pathOf(path, fi);
+        long fh = files.containsKey(fi.fh.get()) ? fi.fh.get() : 0;
+        notCreatedHere(p);
+        return change("truncate", p, () -> remember(p, ops.truncate(p, size, fh)));
     }
 
     @Override
@@ -621,15 +634,18 @@ public final class BraidFs extends FuseStubFS {
             if (p != null && openedByItsLookup(path, p)) {
                 // The kernel looked the name up during this very open(2) and got the file's
                 // attributes and content then, after the open began: no call needed.
-                long fh = newHandle(flags, path);
+                long fh = newHandle(handles.incrementAndGet(), flags, path);
                 files.get(fh).content = p.content();
                 fi.fh.set(fh);
                 return 0;
             }
-            FileReply reply = ops.open(path, flags & O_ACCMODE, readOnly ? MAX_IO : 0);
+            long id = handles.incrementAndGet();
+            FileReply reply = ops.open(path, flags & O_ACCMODE, readOnly ? MAX_IO : 0, id);
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
+            // the server keeps the file under id when the reads are to come from it (see OpenFiles)
+            int boundSet = readsFollow(reply) ? ops.setOf(path) : -1;
             boolean stale = reply.hasAttr() && kernelAttrs.stale(path, reply.getAttr());
             long tid = stale || kernelAttrs.relookupsPending() ? getContext().pid.get() : 0;
             boolean retry = kernelAttrs.retrying(path, tid);
@@ -645,11 +661,15 @@ public final class BraidFs extends FuseStubFS {
                 hints.changing(path);
                 if (!retry) {
                     kernelAttrs.askedRelookup(path, tid);
+                    if (boundSet >= 0) {
+                        client.released(boundSet, id);
+                    }
                     return -Errno.ESTALE;
                 }
                 directIo(fi);
             }
-            long fh = newHandle(flags, path);
+            long fh = newHandle(id, flags, path);
+            files.get(fh).boundSet = boundSet;
             if (readOnly && reply.hasAttr() && reply.getAttr().getSize() > 0
                     && reply.getData().size() == reply.getAttr().getSize()) {
                 files.get(fh).content = reply.getData();
@@ -664,11 +684,13 @@ public final class BraidFs extends FuseStubFS {
         return change("create", path, () -> {
             int flags = fi.flags.get();
             FuseContext ctx = getContext();
+            long id = handles.incrementAndGet();
             FileReply reply = ops.create(path, (int) mode, (flags & O_EXCL) != 0, (int) ctx.uid.get(),
-                    (int) ctx.gid.get());
+                    (int) ctx.gid.get(), id);
             int res = remember(path, reply);
             if (res == 0) {
-                long fh = newHandle(flags, path);
+                long fh = newHandle(id, flags, path);
+                files.get(fh).boundSet = ops.setOf(path);
                 fi.fh.set(fh);
                 if (reply.hasAttr() && reply.getAttr().getSize() == 0) {
                     hints.withoutCapability(path); // a new file has no capability to drop
@@ -696,7 +718,7 @@ public final class BraidFs extends FuseStubFS {
                 }
                 return n;
             }
-            FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE));
+            FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE), file == null ? 0 : fi.fh.get());
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
@@ -725,7 +747,7 @@ public final class BraidFs extends FuseStubFS {
                 }
             }
             if (file == null || file.syncWrites || !writeBehind) {
-                FileReply reply = ops.writeNow(path, offset, data);
+                FileReply reply = ops.writeNow(path, offset, data, file == null ? 0 : fi.fh.get());
                 if (reply.getErrno() != 0) {
                     return -reply.getErrno();
                 }
@@ -764,6 +786,9 @@ public final class BraidFs extends FuseStubFS {
                 return 0;
             }
             boolean last = closed(file.path, fh);
+            if (file.boundSet >= 0) {
+                client.released(file.boundSet, fh); // told with the next request to that server
+            }
             int res = -file.errors.take();
             if (file.hidden && last) {
                 ops.unlink(file.path); // the last handle of a file unlinked while open
@@ -776,8 +801,8 @@ public final class BraidFs extends FuseStubFS {
     public int fsync(String given, int isdatasync, FuseFileInfo fi) {
         String path = pathOf(given, fi);
         return guard("fsync", path, () -> {
-            FileReply r = ops.fsync(path, isdatasync != 0); // waits for path's writes too
             OpenFile file = files.get(fi.fh.get());
+            FileReply r = ops.fsync(path, isdatasync != 0, file == null ? 0 : fi.fh.get()); // waits for path's writes too
             int earlier = file == null ? 0 : file.errors.take();
             if (earlier != 0) {
                 return -earlier;
@@ -798,7 +823,8 @@ public final class BraidFs extends FuseStubFS {
             kernelAttrs.wrote(path, offset + length); // like a write
         }
         notCreatedHere(path);
-        return change("fallocate", path, () -> -ops.fallocate(path, mode, offset, length).getErrno());
+        long fh = files.containsKey(fi.fh.get()) ? fi.fh.get() : 0;
+        return change("fallocate", path, () -> -ops.fallocate(path, mode, offset, length, fh).getErrno());
     }
 
     // ---- extended attributes ----
@@ -883,10 +909,14 @@ public final class BraidFs extends FuseStubFS {
         mem.putInt(FI_BITS_OFFSET, mem.getInt(FI_BITS_OFFSET) | FI_DIRECT_IO);
     }
 
-    private long newHandle(int flags, String path) {
-        long fh = handles.incrementAndGet();
+    /** Whether the reads of a file this open reply describes come from the server, not the reply (see OpenFiles). */
+    static boolean readsFollow(FileReply open) {
+        return !(open.hasAttr() && open.getAttr().getSize() > 0 && open.getData().size() == open.getAttr().getSize());
+    }
+
+    private long newHandle(long fh, int flags, String path) {
         boolean sync = (flags & (O_SYNC | O_DSYNC | O_DIRECT)) != 0;
-        files.put(fh, new OpenFile(flags, sync, new WriteBehind.ErrorSlot(), path));
+        files.put(fh, new OpenFile(flags, sync, new WriteBehind.ErrorSlot(fh), path));
         synchronized (openNames) {
             openNames.computeIfAbsent(path, k -> new java.util.HashSet<>()).add(fh);
         }

@@ -290,7 +290,16 @@ final class LowLevelFs {
             }
             Long handle = fi != null ? Long.valueOf(FuseFileInfo.of(fi).fh.get()) : opened.get(ino);
             String open = handle == null ? null : fs.handlePath(handle);
-            return replyAttr(req, s, open != null ? open : path);
+            if (open == null) {
+                return replyAttr(req, s, path);
+            }
+            clear(s);
+            int r = fs.getattr(open, s.stat, handle); // through the open file: it may have been renamed elsewhere
+            if (r != 0) {
+                return r;
+            }
+            lib.fuse_reply_attr(req, s.statMem, attrTimeout);
+            return 0;
         }));
         o.setattr.set((req, ino, attr, toSet, fi) -> serve(req, () -> setattr(req, ino, attr, toSet, fi)));
         o.readlink.set((req, ino) -> serve(req, () -> {

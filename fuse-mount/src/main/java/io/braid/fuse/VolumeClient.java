@@ -2,6 +2,7 @@ package io.braid.fuse;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -23,6 +24,7 @@ import io.braid.proto.file.FileReply;
 import io.braid.proto.file.FileRequest;
 import io.braid.proto.file.Layout;
 import io.braid.proto.file.Lock;
+import io.braid.proto.file.Release;
 import io.braid.proto.file.SetLayout;
 import io.grpc.Status;
 
@@ -58,6 +60,9 @@ public final class VolumeClient implements AutoCloseable {
     private final AtomicLong requestIds = new AtomicLong();
     private final ScheduledExecutorService retries;
     private volatile boolean closed;
+    /** Handles closed per replica set, not yet told to its primary. */
+    private final Map<Integer, java.util.Queue<Long>> released = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int MAX_RELEASED = 1024;
 
     public VolumeClient(String volume, List<ServerAddress> servers, Timing timing) {
         this.volume = volume;
@@ -73,6 +78,7 @@ public final class VolumeClient implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        retries.scheduleWithFixedDelay(this::flushReleased, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
@@ -118,6 +124,14 @@ public final class VolumeClient implements AutoCloseable {
      */
     CompletableFuture<FileReply> callAsync(int set, FileRequest.Builder request, long id) {
         FileRequest.OpCase op = request.getOpCase();
+        if (!replicaReadable(op)) {
+            // goes to the set's primary, where the handles closed since were kept
+            java.util.Queue<Long> q = released.get(set);
+            Long fh;
+            while (q != null && request.getReleasedCount() < MAX_RELEASED && (fh = q.poll()) != null) {
+                request.addReleased(fh);
+            }
+        }
         boolean retriedSafely = readsOnly(request);
         id = retriedSafely ? 0 : id != 0 ? id : requestIds.incrementAndGet();
         FileRequest built = request.setVolume(volume).setSet(set).setClient(clientId).setId(id).build();
@@ -125,6 +139,23 @@ public final class VolumeClient implements AutoCloseable {
         Attempts a = new Attempts(built, replicaReadable(op), waits);
         a.run();
         return a.result;
+    }
+
+    /**
+     * The open file fh, which the primary of set keeps (OpenFiles), was closed: the next request to
+     * that server says so, or a Release within a second when none comes.
+     */
+    void released(int set, long fh) {
+        released.computeIfAbsent(set, k -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(fh);
+    }
+
+    /** Sends the releases no other request took along. */
+    private void flushReleased() {
+        for (var e : released.entrySet()) {
+            if (!e.getValue().isEmpty() && !closed) {
+                callAsync(e.getKey(), FileRequest.newBuilder().setRelease(Release.getDefaultInstance()));
+            }
+        }
     }
 
     /** A request id for a mutation the caller must name later (see {@link #callAsync(int, FileRequest.Builder, long)}). */
@@ -135,7 +166,7 @@ public final class VolumeClient implements AutoCloseable {
     /** Operations whose repetition changes nothing: the server need not remember their result. */
     static boolean readsOnly(FileRequest.Builder r) {
         return switch (r.getOpCase()) {
-            case GETATTR, READDIR, READLINK, READ, STATFS, GETXATTR, LISTXATTR, OPEN -> true;
+            case GETATTR, READDIR, READLINK, READ, STATFS, GETXATTR, LISTXATTR, OPEN, RELEASE -> true;
             case LOCK -> r.getLock().getCmd() == Lock.Cmd.GETLK;
             default -> false;
         };

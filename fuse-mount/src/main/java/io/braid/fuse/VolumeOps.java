@@ -123,11 +123,16 @@ final class VolumeOps {
 
     /** path's attributes; a regular file of at most prefetch bytes also comes with its content. */
     FileReply getattr(String path, int prefetch) {
+        return getattr(path, prefetch, 0);
+    }
+
+    /** getattr, of the open file fh when not 0 (fstat). */
+    FileReply getattr(String path, int prefetch, long fh) {
         if (nameTooLong(path)) {
             return error(Errno.ENAMETOOLONG);
         }
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setGetattr(Getattr.newBuilder().setPath(path)
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh).setGetattr(Getattr.newBuilder().setPath(path)
                 .setPrefetch(prefetch)));
     }
 
@@ -135,24 +140,28 @@ final class VolumeOps {
         return call(setOf(path), FileRequest.newBuilder().setReadlink(Readlink.newBuilder().setPath(path)));
     }
 
-    FileReply read(String path, long offset, int size) {
+    /** A read through the open file fh (0: by path alone). */
+    FileReply read(String path, long offset, int size, long fh) {
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder()
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh)
                 .setRead(Read.newBuilder().setPath(path).setOffset(offset).setSize(size)));
     }
 
     FileReply open(String path, int flags) {
-        return open(path, flags, 0);
+        return open(path, flags, 0, 0);
     }
 
-    /** Opens path; a read-only open of a file of at most prefetch bytes also returns its content. */
-    FileReply open(String path, int flags, int prefetch) {
+    /**
+     * Opens path as this mount's open file fh (0: none); a read-only open of a file of at most
+     * prefetch bytes also returns its content.
+     */
+    FileReply open(String path, int flags, int prefetch, long fh) {
         if (nameTooLong(path)) {
             return error(Errno.ENAMETOOLONG);
         }
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setOpen(Open.newBuilder().setPath(path).setFlags(flags)
-                .setPrefetch(prefetch)));
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh).setOpen(Open.newBuilder().setPath(path)
+                .setFlags(flags).setPrefetch(prefetch)));
     }
 
     FileReply getxattr(String path, String name) {
@@ -192,10 +201,15 @@ final class VolumeOps {
     // ---- new entries ----
 
     FileReply create(String path, int mode, boolean exclusive, int uid, int gid) {
+        return create(path, mode, exclusive, uid, gid, 0);
+    }
+
+    /** Creates path, opened as this mount's open file fh. */
+    FileReply create(String path, int mode, boolean exclusive, int uid, int gid, long fh) {
         if (nameTooLong(path)) {
             return error(Errno.ENAMETOOLONG);
         }
-        return call(setOf(path), FileRequest.newBuilder().setCreate(Create.newBuilder().setPath(path).setMode(mode)
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh).setCreate(Create.newBuilder().setPath(path).setMode(mode)
                 .setExclusive(exclusive).setUid(uid).setGid(gid)));
     }
 
@@ -344,22 +358,27 @@ final class VolumeOps {
     }
 
     FileReply truncate(String path, long size) {
-        writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setTruncate(Truncate.newBuilder().setPath(path).setSize(size)));
+        return truncate(path, size, 0);
     }
 
-    FileReply fallocate(String path, int mode, long offset, long length) {
+    /** truncate, or ftruncate through the open file fh. */
+    FileReply truncate(String path, long size, long fh) {
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setFallocate(Fallocate.newBuilder().setPath(path)
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh).setTruncate(Truncate.newBuilder().setPath(path).setSize(size)));
+    }
+
+    FileReply fallocate(String path, int mode, long offset, long length, long fh) {
+        writes.drain(path);
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh).setFallocate(Fallocate.newBuilder().setPath(path)
                 .setMode(mode).setOffset(offset).setLength(length)));
     }
 
     // ---- data ----
 
     /** A write that waits for its reply (no write-behind). */
-    FileReply writeNow(String path, long offset, ByteString data) {
+    FileReply writeNow(String path, long offset, ByteString data, long fh) {
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder()
+        return call(setOf(path), FileRequest.newBuilder().setFh(fh)
                 .setWrite(Write.newBuilder().setPath(path).setOffset(offset).setData(data)));
     }
 
@@ -374,16 +393,16 @@ final class VolumeOps {
      * had not been applied there (EAGAIN), it is sent again once they are answered. Returns after
      * every write of path was answered too (check the open file's errors then).
      */
-    FileReply fsync(String path, boolean datasync) {
+    FileReply fsync(String path, boolean datasync, long fh) {
         int set = setOf(path);
         Fsync fsync = Fsync.newBuilder().setPath(path).setDatasync(datasync).build();
         List<Long> after = writes.sendGathered(path);
         CompletableFuture<FileReply> early = after.isEmpty() ? null
-                : client.callAsync(set, FileRequest.newBuilder().setFsync(fsync.toBuilder().addAllAfter(after)));
+                : client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync.toBuilder().addAllAfter(after)));
         writes.drain(path);
         FileReply r = early == null ? null : early.join();
         if (r == null || r.getErrno() == Errno.EAGAIN) {
-            r = call(set, FileRequest.newBuilder().setFsync(fsync));
+            r = call(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync));
         }
         return r;
     }

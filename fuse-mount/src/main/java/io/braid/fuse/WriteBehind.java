@@ -43,6 +43,16 @@ final class WriteBehind {
     /** The first failure of a background write of one open file, not yet reported. */
     static final class ErrorSlot {
         private final AtomicInteger errno = new AtomicInteger();
+        /** The open file (the mount's handle) whose writes these are; 0: none. */
+        final long fh;
+
+        ErrorSlot() {
+            this(0);
+        }
+
+        ErrorSlot(long fh) {
+            this.fh = fh;
+        }
 
         void record(int e) {
             errno.compareAndSet(0, e);
@@ -262,7 +272,7 @@ final class WriteBehind {
             sendChange(queue, b, b.before);
             return;
         }
-        FileRequest.Builder req = FileRequest.newBuilder()
+        FileRequest.Builder req = FileRequest.newBuilder().setFh(b.errors.fh)
                 .setWrite(Write.newBuilder().setPath(b.path).setOffset(b.offset).setData(b.data()));
         client.callAsync(b.set, req, b.id).whenComplete((reply, t) ->
                 finished(queue, b, t != null ? Errno.EIO : failure(reply, b.length)));

@@ -32,9 +32,25 @@ public final class FilePrimary implements AutoCloseable {
     private final ReentrantLock order = new ReentrantLock();
     private final List<FileLink> links = new ArrayList<>();
     private final LockTable locks = new LockTable();
+    private final OpenFiles openFiles;
     private volatile SetView view;
     private long seq;
     private final java.util.TreeSet<Long> outstanding = new java.util.TreeSet<>(); // guarded by order
+    /**
+     * Settled mutations not yet pruned from the recent log: the next mutation's record takes the
+     * prune along in its one metadata write, or {@link #PRUNES} does it a moment later when none
+     * comes. Guarded by order.
+     */
+    private boolean pruneDue;
+    private boolean pruneScheduled;
+    /** Runs the recent log's prunes that no mutation took along. */
+    private static final java.util.concurrent.ScheduledExecutorService PRUNES =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "file-recent-prune");
+                t.setDaemon(true);
+                return t;
+            });
+    private static final long PRUNE_DELAY_MS = 50;
     private volatile boolean closed;
     /** Threads that run a brick's part of an fsync (the primary's, and a secondary's). */
     static final java.util.concurrent.ExecutorService SYNCS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
@@ -52,6 +68,7 @@ public final class FilePrimary implements AutoCloseable {
     FilePrimary(FileReplica replica, SetView view) throws IOException {
         this.replica = replica;
         this.view = view;
+        this.openFiles = new OpenFiles(replica.store(), this::dropKept);
         for (int i = 0; i < view.members().size(); i++) {
             SetView.Member m = view.members().get(i);
             if (m.brick().equals(replica.brick())) continue;
@@ -63,7 +80,11 @@ public final class FilePrimary implements AutoCloseable {
 
     void start() {
         for (FileLink l : links) l.start();
+        PRUNES.schedule(this::dropKeptNames, KEPT_SWEEP_DELAY_S, java.util.concurrent.TimeUnit.SECONDS);
     }
+
+    /** How long a new primary lets its links come up before it removes the names kept by an earlier one. */
+    private static final long KEPT_SWEEP_DELAY_S = 5;
 
     FileReplica replica() {
         return replica;
@@ -79,6 +100,11 @@ public final class FilePrimary implements AutoCloseable {
 
     public LockTable locks() {
         return locks;
+    }
+
+    /** The files clients have open through this primary. */
+    OpenFiles openFiles() {
+        return openFiles;
     }
 
     public List<FileLink> links() {
@@ -171,6 +197,8 @@ public final class FilePrimary implements AutoCloseable {
             if (early != null) return early;
             early = notAfter(req.getClient(), req.getAfterList());
             if (early != null) return early;
+            req = openFiles.through(req); // under order: no rename comes between
+            keepOpenVictim(req);
             FileStore store = replica.store();
             FileOps.Applied a = FileOps.apply(store, req, false);
             reply = a.reply();
@@ -187,7 +215,9 @@ public final class FilePrimary implements AutoCloseable {
                 CompletableFuture<Void> f = l.send(built, a.changes());
                 if (f != null) acks.add(f);
             }
-            replica.recent().record(a.changes(), view.epoch(), mine);
+            // with the prune the last settled mutations left due: one metadata write for both
+            replica.recent().update(pruneDue ? view.epoch() : -1, committed(), false, a.changes(), view.epoch(), mine);
+            pruneDue = false;
             replica.replies().put(req.getClient(), req.getId(), reply);
             if (acks.isEmpty()) {
                 replica.recent().prune(view.epoch(), committed(), false);
@@ -225,14 +255,15 @@ public final class FilePrimary implements AutoCloseable {
             if (early != null) return early;
             early = notAfter(req.getClient(), req.getFsync().getAfterList());
             if (early != null) return early;
+            FileRequest named = openFiles.through(req);
             try {
                 // resolved in order: a rename or unlink after it does not change the file it flushes
-                sync = replica.store().openForSync(req.getFsync().getPath(), req.getFsync().getDatasync());
+                sync = replica.store().openForSync(named.getFsync().getPath(), named.getFsync().getDatasync());
             } catch (FsError e) {
                 return CompletableFuture.completedFuture(FileOps.error(e.errno(), e.getMessage()));
             }
             mine = ++seq;
-            FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(req).setCommitted(committed()).build();
+            FileOp built = FileOp.newBuilder().setSeq(mine).setMutation(named).setCommitted(committed()).build();
             for (FileLink l : links) {
                 CompletableFuture<Void> f = l.send(built, List.of());
                 if (f != null) acks.add(f);
@@ -256,16 +287,117 @@ public final class FilePrimary implements AutoCloseable {
         });
     }
 
+    /** Who the primary's own changes (names kept for open files) come from, for the reply cache. */
+    private static final String OWN_CLIENT = "braidd-open-files";
+
+    /**
+     * Before req takes the last name of a regular file a client has open here (an unlink, or a
+     * rename over it), links the file to a name under .braid-unlinked on every brick, so that
+     * client keeps reading and writing it (see {@link OpenFiles}). Under order.
+     */
+    private void keepOpenVictim(FileRequest req) {
+        String victim = switch (req.getOpCase()) {
+            case UNLINK -> req.getUnlink().getPath();
+            case RENAME -> (req.getRename().getFlags() & (LibC.RENAME_EXCHANGE | LibC.RENAME_NOREPLACE)) == 0
+                    ? req.getRename().getTo() : null;
+            default -> null;
+        };
+        if (victim == null || openFiles.size() == 0) return;
+        FileStore store = replica.store();
+        Attr a;
+        try {
+            a = store.getattr(victim);
+        } catch (FsError e) {
+            return; // nothing there to lose
+        }
+        if ((a.getMode() & LibC.S_IFMT) != LibC.S_IFREG || a.getNlink() != 1) return;
+        String holder = openFiles.holderOf(a.getIno());
+        if (holder == null) return;
+        if (req.getOpCase() == FileRequest.OpCase.RENAME
+                && FileOps.normalize(req.getRename().getFrom()).equals(FileOps.normalize(victim))) {
+            return; // renamed onto itself: nothing goes
+        }
+        try {
+            store.getattr(FileService.UNLINKED_DIR);
+        } catch (FsError e) {
+            apply(own().setMkdir(io.braid.proto.file.Mkdir.newBuilder().setPath("/" + FileService.UNLINKED_DIR)
+                    .setMode(0700)).build());
+        }
+        String name = FileService.UNLINKED_DIR + "/" + view.set() + "-" + holder + "-o" + System.nanoTime();
+        CompletableFuture<FileReply> linked = apply(own().setLink(io.braid.proto.file.Link.newBuilder()
+                .setFrom("/" + FileOps.normalize(victim)).setTo("/" + name)).build());
+        if (linked.isDone() && (linked.isCompletedExceptionally() || linked.join().getErrno() != 0)) {
+            LOG.warn("{}: cannot keep /{}, open on client {}, under /{}", view.volume(), FileOps.normalize(victim),
+                    holder, name);
+            return;
+        }
+        openFiles.kept(a.getIno(), name);
+    }
+
+    private FileRequest.Builder own() {
+        return FileRequest.newBuilder().setVolume(view.volume()).setSet(view.set()).setClient(OWN_CLIENT); // id 0: never retried
+    }
+
+    /** Removes a name kept for a file no client has open here any more. */
+    private void dropKept(String name) {
+        mutate(own().setUnlink(io.braid.proto.file.Unlink.newBuilder().setPath("/" + name)).build())
+                .whenComplete((r, e) -> {
+                    if (e != null || r.getErrno() != 0 && r.getErrno() != Errno.ENOENT) {
+                        LOG.warn("{}: cannot remove /{}: {}", view.volume(), name, e != null ? e : r.getMessage());
+                    }
+                });
+    }
+
+    /**
+     * Removes the names an earlier primary kept for open files: its handles did not come along, so
+     * nobody reaches those files any more.
+     */
+    private void dropKeptNames() {
+        if (closed) return;
+        List<io.braid.proto.file.DirEntry> entries;
+        try {
+            entries = replica.store().readdir(FileService.UNLINKED_DIR);
+        } catch (FsError e) {
+            return;
+        }
+        for (io.braid.proto.file.DirEntry e : entries) {
+            String name = FileService.UNLINKED_DIR + "/" + e.getName();
+            if (e.getName().matches(view.set() + "-.+-o[0-9]+") && !openFiles.keeps(name)) dropKept(name);
+        }
+    }
+
     /** Every mutation up to this sequence number is on every peer or in its dirty index. Under order. */
     private long committed() {
         return outstanding.isEmpty() ? seq : outstanding.first() - 1;
     }
 
+    /**
+     * Mutation s is on every live peer (or in the dirty index of the others). Its entry leaves the
+     * recent log with the next mutation's record, or within {@link #PRUNE_DELAY_MS} when none comes;
+     * until then a failover would heal its paths once more, which changes nothing.
+     */
     private void settled(long s) {
         order.lock();
         try {
             outstanding.remove(s);
-            replica.recent().prune(view.epoch(), committed(), false);
+            pruneDue = true;
+            if (!pruneScheduled && !closed) {
+                pruneScheduled = true;
+                PRUNES.schedule(this::pruneIfDue, PRUNE_DELAY_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            order.unlock();
+        }
+    }
+
+    private void pruneIfDue() {
+        order.lock();
+        try {
+            pruneScheduled = false;
+            if (pruneDue && !closed) {
+                pruneDue = false;
+                replica.recent().prune(view.epoch(), committed(), false);
+            }
         } catch (IOException e) {
             LOG.warn("{}: recent log: {}", view.volume(), e.getMessage());
         } finally {
@@ -309,6 +441,7 @@ public final class FilePrimary implements AutoCloseable {
         closed = true;
         for (FileLink l : links) l.close();
         locks.clear();
+        openFiles.clear();
         LOG.debug("{}: primary engine of {} closed", view.volume(), replica.brick());
     }
 

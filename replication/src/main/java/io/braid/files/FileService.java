@@ -93,6 +93,14 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             }
             FileReplica r = registry.replica(req.getVolume(), req.getSet());
             FilePrimary p = r == null ? null : r.primary();
+            if (p != null) {
+                for (long fh : req.getReleasedList()) p.openFiles().release(req.getClient(), fh);
+                if (!FileOps.isMutation(req)) req = p.openFiles().through(req); // a mutation's, under its order
+            }
+            if (req.getOpCase() == FileRequest.OpCase.RELEASE) {
+                reply(out, FileReply.getDefaultInstance()); // what it released was held here, or nowhere
+                return null;
+            }
             if (p == null) {
                 boolean read = !FileOps.isMutation(req) && req.getOpCase() != FileRequest.OpCase.LOCK;
                 boolean allowed = r != null && read && registry.layout(req.getVolume()).getReadFromReplicas() && r.readable();
@@ -120,9 +128,19 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             if (req.getOpCase() == FileRequest.OpCase.LOCK) {
                 return p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
             } else if (FileOps.isMutation(req)) {
-                return p.mutate(req).whenComplete((rep, e) -> finish(out, rep, e));
+                FileRequest q = req;
+                return p.mutate(req).whenComplete((rep, e) -> {
+                    if (e == null && rep.getErrno() == 0 && q.getOpCase() == FileRequest.OpCase.CREATE) {
+                        p.openFiles().bind(q.getClient(), q.getFh(), q.getCreate().getPath());
+                    }
+                    finish(out, rep, e);
+                });
             } else {
-                reply(out, r.read(req));
+                FileReply rep = r.read(req);
+                if (req.getOpCase() == FileRequest.OpCase.OPEN && rep.getErrno() == 0 && OpenFiles.readsFollow(rep)) {
+                    p.openFiles().bind(req.getClient(), req.getFh(), req.getOpen().getPath());
+                }
+                reply(out, rep);
             }
         } catch (StatusRuntimeException e) {
             out.onError(e);
@@ -209,7 +227,10 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             clients.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
             for (FileReplica r : registry.replicas()) {
                 FilePrimary p = r.primary();
-                if (p != null) p.locks().release(client);
+                if (p != null) {
+                    p.locks().release(client);
+                    if (!clients.containsKey(client)) p.openFiles().releaseAll(client);
+                }
             }
             try {
                 sweeper.schedule(() -> sweepUnlinked(client), ORPHAN_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);

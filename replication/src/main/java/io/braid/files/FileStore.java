@@ -28,6 +28,8 @@ import io.braid.proto.file.StatfsReply;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -508,10 +510,22 @@ public final class FileStore implements AutoCloseable {
     }
 
     private Attr setTimes(String path, long atimeNs, long mtimeNs, boolean readBack) throws FsError {
-        BrickPath p = lookup(path, "utimens");
         Scratch s = Scratch.get();
         timespec(s.small, Scratch.TIMES, atimeNs);
         timespec(s.small, Scratch.TIMES + 16, mtimeNs);
+        if (!readBack) {
+            // a secondary copying the times of the file it just wrote: its fd is cached, one call
+            FdCache.Handle h = cache.acquire(BrickPath.key(path));
+            if (h != null) {
+                try {
+                    if (C.futimens(h.fd, s.smallAddress + Scratch.TIMES) != 0) throw brick.error("utimens", path);
+                    return null;
+                } finally {
+                    h.release();
+                }
+            }
+        }
+        BrickPath p = lookup(path, "utimens");
         int dir = brick.parentOf(p, "utimens");
         try {
             if (C.utimensat(dir, p.name, s.smallAddress + Scratch.TIMES, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -773,6 +787,56 @@ public final class FileStore implements AutoCloseable {
                 handle.release();
             }
         }
+    }
+
+    /** Bumped whenever a path's cached fd is dropped (a rename or removal in the brick). */
+    long namesEpoch() {
+        return cache.epoch();
+    }
+
+    /**
+     * A held fd of the regular file path names now ({@link FdCache.Handle#release} it): it keeps
+     * naming that file whatever happens to its name.
+     */
+    FdCache.Handle pin(String path) throws FsError {
+        return handle(path, false, "open");
+    }
+
+    /** The inode number of the file of h. */
+    long inoOf(FdCache.Handle h, String path) throws FsError {
+        return brick.fstat(h.fd, "open", path).getIno();
+    }
+
+    /**
+     * The path (relative to the brick, no leading slash) that names the file of h now, or null
+     * when it has none left (unlinked) or is outside the brick.
+     */
+    String nameOf(FdCache.Handle h) {
+        String link;
+        try {
+            link = Files.readSymbolicLink(Path.of("/proc/self/fd/" + h.fd)).toString();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        if (link.endsWith(" (deleted)")) return null;
+        String root = realRoot();
+        if (root == null || !link.startsWith(root + "/")) return null;
+        return link.substring(root.length() + 1);
+    }
+
+    private volatile String realRoot;
+
+    private String realRoot() {
+        String r = realRoot;
+        if (r == null) {
+            try {
+                r = brick.dir().toRealPath().toString();
+            } catch (IOException e) {
+                return null;
+            }
+            realRoot = r;
+        }
+        return r;
     }
 
     /** syncfs(2) of the brick's filesystem. */

@@ -101,6 +101,8 @@ public interface LibC {
 
     int utimensat(int dirfd, @In byte[] path, long times, int flags);
 
+    int futimens(int fd, long times);
+
     long pread(int fd, long buf, long count, long offset);
 
     long pwrite(int fd, long buf, long count, long offset);

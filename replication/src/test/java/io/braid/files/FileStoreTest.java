@@ -11,6 +11,7 @@ import static io.braid.files.LibC.S_ISGID;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -481,6 +482,31 @@ class FileStoreTest {
         assertEquals("dee", store.read("b", 0, 100).toStringUtf8());
         assertEquals("new", store.read("d", 0, 100).toStringUtf8());
         assertErrno(Errno.ENOENT, () -> store.rename("b", "missing", LibC.RENAME_EXCHANGE));
+    }
+
+    @Test
+    void aSecondarysTimeCopyLandsOnTheFileThePathNamesNowWithOrWithoutACachedFd() throws Exception {
+        store.create("a", 0644, true, 0, 0);
+        store.write("a", 0, ByteBuffer.wrap(bytes("aaa"))); // its fd is cached now
+        store.setTimes("a", 1_000_000_001L, 2_000_000_002L);
+        Attr a = store.getattr("a");
+        assertEquals(1_000_000_001L, a.getAtimeNs());
+        assertEquals(2_000_000_002L, a.getMtimeNs());
+
+        store.create("b", 0644, true, 0, 0);
+        store.write("b", 0, ByteBuffer.wrap(bytes("bbb")));
+        store.rename("a", "b", LibC.RENAME_EXCHANGE); // each name's cached fd is now the other file's
+        store.setTimes("b", 3_000_000_003L, 4_000_000_004L);
+        assertEquals("aaa", store.read("b", 0, 10).toStringUtf8());
+        assertEquals(4_000_000_004L, store.getattr("b").getMtimeNs());
+        assertEquals("bbb", store.read("a", 0, 10).toStringUtf8());
+        assertNotEquals(4_000_000_004L, store.getattr("a").getMtimeNs());
+
+        store.unlink("a");
+        assertErrno(Errno.ENOENT, () -> store.setTimes("a", 5, 6));
+        store.symlink("target", "s", 0, 0);
+        store.setTimes("s", 7_000_000_007L, 8_000_000_008L); // the link itself, never its target
+        assertEquals(8_000_000_008L, store.getattr("s").getMtimeNs());
     }
 
     @Test
