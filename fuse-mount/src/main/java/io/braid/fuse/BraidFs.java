@@ -559,8 +559,13 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int truncate(String path, long size) {
+        return truncate(path, size, 0);
+    }
+
+    /** truncate, or ftruncate through the open file fh when not 0. */
+    private int truncate(String path, long size, long fh) {
         notCreatedHere(path);
-        return change("truncate", path, () -> remember(path, ops.truncate(path, size)));
+        return change("truncate", path, () -> remember(path, ops.truncate(path, size, fh)));
     }
 
     /** A size change made now: what {@link #changeBehind} would work out from is out of date; later changes are made now. */
@@ -575,10 +580,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
-        String p = pathOf(path, fi);
-        long fh = files.containsKey(fi.fh.get()) ? fi.fh.get() : 0;
-        notCreatedHere(p);
-        return change("truncate", p, () -> remember(p, ops.truncate(p, size, fh)));
+        return truncate(pathOf(path, fi), size, files.containsKey(fi.fh.get()) ? fi.fh.get() : 0);
     }
 
     @Override
