@@ -258,8 +258,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        long fh = fi.fh.get();
-        return getattr(pathOf(path, fi), stat, files.containsKey(fh) ? fh : 0);
+        return getattr(pathOf(path, fi), stat, openHandle(fi));
     }
 
     @Override
@@ -580,7 +579,7 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
-        return truncate(pathOf(path, fi), size, files.containsKey(fi.fh.get()) ? fi.fh.get() : 0);
+        return truncate(pathOf(path, fi), size, openHandle(fi));
     }
 
     @Override
@@ -646,8 +645,9 @@ public final class BraidFs extends FuseStubFS {
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
-            // the server keeps the file under id when the reads are to come from it (see OpenFiles)
-            int boundSet = readsFollow(reply) ? ops.setOf(path) : -1;
+            // the whole file in the reply, or the server keeps the file under id for the reads to come (OpenFiles)
+            boolean whole = !readsFollow(reply);
+            int boundSet = whole ? -1 : ops.setOf(path);
             boolean stale = reply.hasAttr() && kernelAttrs.stale(path, reply.getAttr());
             long tid = stale || kernelAttrs.relookupsPending() ? getContext().pid.get() : 0;
             boolean retry = kernelAttrs.retrying(path, tid);
@@ -672,8 +672,7 @@ public final class BraidFs extends FuseStubFS {
             }
             long fh = newHandle(id, flags, path);
             files.get(fh).boundSet = boundSet;
-            if (readOnly && reply.hasAttr() && reply.getAttr().getSize() > 0
-                    && reply.getData().size() == reply.getAttr().getSize()) {
+            if (readOnly && whole) {
                 files.get(fh).content = reply.getData();
             }
             fi.fh.set(fh);
@@ -720,7 +719,7 @@ public final class BraidFs extends FuseStubFS {
                 }
                 return n;
             }
-            FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE), file == null ? 0 : fi.fh.get());
+            FileReply reply = ops.read(path, offset, (int) Math.min(size, Integer.MAX_VALUE), openHandle(fi));
             if (reply.getErrno() != 0) {
                 return -reply.getErrno();
             }
@@ -749,7 +748,7 @@ public final class BraidFs extends FuseStubFS {
                 }
             }
             if (file == null || file.syncWrites || !writeBehind) {
-                FileReply reply = ops.writeNow(path, offset, data, file == null ? 0 : fi.fh.get());
+                FileReply reply = ops.writeNow(path, offset, data, openHandle(fi));
                 if (reply.getErrno() != 0) {
                     return -reply.getErrno();
                 }
@@ -804,7 +803,7 @@ public final class BraidFs extends FuseStubFS {
         String path = pathOf(given, fi);
         return guard("fsync", path, () -> {
             OpenFile file = files.get(fi.fh.get());
-            FileReply r = ops.fsync(path, isdatasync != 0, file == null ? 0 : fi.fh.get()); // waits for path's writes too
+            FileReply r = ops.fsync(path, isdatasync != 0, openHandle(fi)); // waits for path's writes too
             int earlier = file == null ? 0 : file.errors.take();
             if (earlier != 0) {
                 return -earlier;
@@ -825,7 +824,7 @@ public final class BraidFs extends FuseStubFS {
             kernelAttrs.wrote(path, offset + length); // like a write
         }
         notCreatedHere(path);
-        long fh = files.containsKey(fi.fh.get()) ? fi.fh.get() : 0;
+        long fh = openHandle(fi);
         return change("fallocate", path, () -> -ops.fallocate(path, mode, offset, length, fh).getErrno());
     }
 
@@ -914,6 +913,12 @@ public final class BraidFs extends FuseStubFS {
     /** Whether the reads of a file this open reply describes come from the server, not the reply (see OpenFiles). */
     static boolean readsFollow(FileReply open) {
         return !(open.hasAttr() && open.getAttr().getSize() > 0 && open.getData().size() == open.getAttr().getSize());
+    }
+
+    /** fi's handle when it is an open file of this mount (the server may keep its file under it), else 0. */
+    private long openHandle(FuseFileInfo fi) {
+        long fh = fi.fh.get();
+        return files.containsKey(fh) ? fh : 0;
     }
 
     private long newHandle(long fh, int flags, String path) {

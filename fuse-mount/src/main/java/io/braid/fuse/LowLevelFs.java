@@ -290,16 +290,8 @@ final class LowLevelFs {
             }
             Long handle = fi != null ? Long.valueOf(FuseFileInfo.of(fi).fh.get()) : opened.get(ino);
             String open = handle == null ? null : fs.handlePath(handle);
-            if (open == null) {
-                return replyAttr(req, s, path);
-            }
-            clear(s);
-            int r = fs.getattr(open, s.stat, handle); // through the open file: it may have been renamed elsewhere
-            if (r != 0) {
-                return r;
-            }
-            lib.fuse_reply_attr(req, s.statMem, attrTimeout);
-            return 0;
+            // through the open file: another client may have renamed it
+            return open != null ? replyAttr(req, s, open, handle) : replyAttr(req, s, path, 0);
         }));
         o.setattr.set((req, ino, attr, toSet, fi) -> serve(req, () -> setattr(req, ino, attr, toSet, fi)));
         o.readlink.set((req, ino) -> serve(req, () -> {
@@ -576,13 +568,18 @@ final class LowLevelFs {
 
     /** path's attributes into s's stat (cleared first); 0 or a negative errno. */
     private int stat(Scratch s, String path) {
-        clear(s);
-        return fs.getattr(path, s.stat);
+        return stat(s, path, 0);
     }
 
-    /** Answers with path's attributes, valid for attr-timeout. */
-    private int replyAttr(Pointer req, Scratch s, String path) {
-        int r = stat(s, path);
+    /** path's attributes, of the open file fh when not 0. */
+    private int stat(Scratch s, String path, long fh) {
+        clear(s);
+        return fs.getattr(path, s.stat, fh);
+    }
+
+    /** Answers with path's attributes (of the open file fh when not 0), valid for attr-timeout. */
+    private int replyAttr(Pointer req, Scratch s, String path, long fh) {
+        int r = stat(s, path, fh);
         if (r != 0) {
             return r;
         }
@@ -692,7 +689,7 @@ final class LowLevelFs {
         if (r != 0) {
             return r;
         }
-        return replyAttr(req, s, path);
+        return replyAttr(req, s, path, 0);
     }
 
     /**

@@ -357,10 +357,6 @@ final class VolumeOps {
         return onDirOrFileNoAttr(path, req, "removexattr");
     }
 
-    FileReply truncate(String path, long size) {
-        return truncate(path, size, 0);
-    }
-
     /** truncate, or ftruncate through the open file fh. */
     FileReply truncate(String path, long size, long fh) {
         writes.drain(path);

@@ -46,10 +46,6 @@ final class WriteBehind {
         /** The open file (the mount's handle) whose writes these are; 0: none. */
         final long fh;
 
-        ErrorSlot() {
-            this(0);
-        }
-
         ErrorSlot(long fh) {
             this.fh = fh;
         }

@@ -38,15 +38,15 @@ public final class FilePrimary implements AutoCloseable {
     private final java.util.TreeSet<Long> outstanding = new java.util.TreeSet<>(); // guarded by order
     /**
      * Settled mutations not yet pruned from the recent log: the next mutation's record takes the
-     * prune along in its one metadata write, or {@link #PRUNES} does it a moment later when none
+     * prune along in its one metadata write, or {@link #TIMERS} does it a moment later when none
      * comes. Guarded by order.
      */
     private boolean pruneDue;
     private boolean pruneScheduled;
-    /** Runs the recent log's prunes that no mutation took along. */
-    private static final java.util.concurrent.ScheduledExecutorService PRUNES =
+    /** Runs the recent log's prunes that no mutation took along, and a new primary's sweep of kept names. */
+    private static final java.util.concurrent.ScheduledExecutorService TIMERS =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "file-recent-prune");
+                Thread t = new Thread(r, "file-primary-timer");
                 t.setDaemon(true);
                 return t;
             });
@@ -80,7 +80,7 @@ public final class FilePrimary implements AutoCloseable {
 
     void start() {
         for (FileLink l : links) l.start();
-        PRUNES.schedule(this::dropKeptNames, KEPT_SWEEP_DELAY_S, java.util.concurrent.TimeUnit.SECONDS);
+        TIMERS.schedule(this::dropKeptNames, KEPT_SWEEP_DELAY_S, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** How long a new primary lets its links come up before it removes the names kept by an earlier one. */
@@ -287,8 +287,8 @@ public final class FilePrimary implements AutoCloseable {
         });
     }
 
-    /** Who the primary's own changes (names kept for open files) come from, for the reply cache. */
-    private static final String OWN_CLIENT = "braidd-open-files";
+    /** Who the primary's own changes (names kept for open files, and their removal) come from. */
+    private static final String OWN_CLIENT = "braidd";
 
     /**
      * Before req takes the last name of a regular file a client has open here (an unlink, or a
@@ -303,6 +303,10 @@ public final class FilePrimary implements AutoCloseable {
             default -> null;
         };
         if (victim == null || openFiles.size() == 0) return;
+        if (req.getOpCase() == FileRequest.OpCase.RENAME
+                && FileOps.normalize(req.getRename().getFrom()).equals(FileOps.normalize(victim))) {
+            return; // renamed onto itself: nothing goes
+        }
         FileStore store = replica.store();
         Attr a;
         try {
@@ -313,10 +317,6 @@ public final class FilePrimary implements AutoCloseable {
         if ((a.getMode() & LibC.S_IFMT) != LibC.S_IFREG || a.getNlink() != 1) return;
         String holder = openFiles.holderOf(a.getIno());
         if (holder == null) return;
-        if (req.getOpCase() == FileRequest.OpCase.RENAME
-                && FileOps.normalize(req.getRename().getFrom()).equals(FileOps.normalize(victim))) {
-            return; // renamed onto itself: nothing goes
-        }
         try {
             store.getattr(FileService.UNLINKED_DIR);
         } catch (FsError e) {
@@ -338,14 +338,9 @@ public final class FilePrimary implements AutoCloseable {
         return FileRequest.newBuilder().setVolume(view.volume()).setSet(view.set()).setClient(OWN_CLIENT); // id 0: never retried
     }
 
-    /** Removes a name kept for a file no client has open here any more. */
+    /** Removes a name (relative to the brick) kept for a file no client has open here any more. */
     private void dropKept(String name) {
-        mutate(own().setUnlink(io.braid.proto.file.Unlink.newBuilder().setPath("/" + name)).build())
-                .whenComplete((r, e) -> {
-                    if (e != null || r.getErrno() != 0 && r.getErrno() != Errno.ENOENT) {
-                        LOG.warn("{}: cannot remove /{}: {}", view.volume(), name, e != null ? e : r.getMessage());
-                    }
-                });
+        removeUnlinked(name.substring(FileService.UNLINKED_DIR.length() + 1), "its last handle was released");
     }
 
     /**
@@ -354,16 +349,31 @@ public final class FilePrimary implements AutoCloseable {
      */
     private void dropKeptNames() {
         if (closed) return;
+        String kept = view.set() + "-.+-o[0-9]+";
+        removeUnlinked(n -> n.matches(kept) && !openFiles.keeps(FileService.UNLINKED_DIR + "/" + n),
+                "kept by an earlier primary for a file open there");
+    }
+
+    /** Removes every entry of .braid-unlinked that which accepts, as replicated unlinks; why goes to the log. */
+    void removeUnlinked(java.util.function.Predicate<String> which, String why) {
         List<io.braid.proto.file.DirEntry> entries;
         try {
             entries = replica.store().readdir(FileService.UNLINKED_DIR);
         } catch (FsError e) {
-            return;
+            return; // no such directory: nothing was left
         }
-        for (io.braid.proto.file.DirEntry e : entries) {
-            String name = FileService.UNLINKED_DIR + "/" + e.getName();
-            if (e.getName().matches(view.set() + "-.+-o[0-9]+") && !openFiles.keeps(name)) dropKept(name);
-        }
+        for (io.braid.proto.file.DirEntry e : entries) if (which.test(e.getName())) removeUnlinked(e.getName(), why);
+    }
+
+    private void removeUnlinked(String entry, String why) {
+        String path = "/" + FileService.UNLINKED_DIR + "/" + entry;
+        mutate(own().setUnlink(io.braid.proto.file.Unlink.newBuilder().setPath(path)).build()).whenComplete((r, e) -> {
+            if (e == null && r.getErrno() == 0) {
+                LOG.info("{}: removed {}, {}", view.volume(), path, why);
+            } else if (e != null || r.getErrno() != Errno.ENOENT) {
+                LOG.warn("{}: cannot remove {}: {}", view.volume(), path, e != null ? e : r.getMessage());
+            }
+        });
     }
 
     /** Every mutation up to this sequence number is on every peer or in its dirty index. Under order. */
@@ -383,7 +393,7 @@ public final class FilePrimary implements AutoCloseable {
             pruneDue = true;
             if (!pruneScheduled && !closed) {
                 pruneScheduled = true;
-                PRUNES.schedule(this::pruneIfDue, PRUNE_DELAY_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                TIMERS.schedule(this::pruneIfDue, PRUNE_DELAY_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
             }
         } finally {
             order.unlock();

@@ -41,7 +41,6 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                 t.setDaemon(true);
                 return t;
             });
-    private final java.util.concurrent.atomic.AtomicLong sweepIds = new java.util.concurrent.atomic.AtomicLong();
 
     public FileService(FileRegistry registry) {
         this.registry = registry;
@@ -250,25 +249,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             FilePrimary p = r.primary();
             if (p == null) continue;
             String prefix = r.view().set() + "-" + client + "-";
-            java.util.List<io.braid.proto.file.DirEntry> entries;
-            try {
-                entries = r.store().readdir(UNLINKED_DIR);
-            } catch (FsError e) {
-                continue; // no such directory: nothing was left
-            }
-            for (io.braid.proto.file.DirEntry e : entries) {
-                if (!e.getName().startsWith(prefix)) continue;
-                FileRequest unlink = FileRequest.newBuilder().setVolume(r.volume()).setSet(r.view().set())
-                        .setClient("braidd-sweeper").setId(sweepIds.incrementAndGet())
-                        .setUnlink(io.braid.proto.file.Unlink.newBuilder().setPath(UNLINKED_DIR + "/" + e.getName()))
-                        .build();
-                p.mutate(unlink).whenComplete((rep, ex) -> {
-                    if (ex == null && rep.getErrno() == 0) {
-                        LOG.info("{}: removed {}/{}, left open by client {} that is gone", r.volume(), UNLINKED_DIR,
-                                e.getName(), client);
-                    }
-                });
-            }
+            p.removeUnlinked(name -> name.startsWith(prefix), "left open by client " + client + " that is gone");
         }
     }
 

@@ -65,11 +65,22 @@ public final class FileStore implements AutoCloseable {
     private static final long NANOS = 1_000_000_000L;
 
     private final Brick brick;
+    /** The brick's directory with every symlink resolved, as /proc/self/fd/N shows its files. */
+    private final String realRoot;
     private final FdCache cache = new FdCache(CACHE_SIZE);
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private FileStore(Brick brick) {
         this.brick = brick;
+        this.realRoot = realPath(brick.dir());
+    }
+
+    private static String realPath(Path dir) {
+        try {
+            return dir.toRealPath().toString();
+        } catch (java.io.IOException e) {
+            return dir.toAbsolutePath().toString();
+        }
     }
 
     public static FileStore open(Path brickRoot) throws FsError {
@@ -819,24 +830,8 @@ public final class FileStore implements AutoCloseable {
             return null;
         }
         if (link.endsWith(" (deleted)")) return null;
-        String root = realRoot();
-        if (root == null || !link.startsWith(root + "/")) return null;
-        return link.substring(root.length() + 1);
-    }
-
-    private volatile String realRoot;
-
-    private String realRoot() {
-        String r = realRoot;
-        if (r == null) {
-            try {
-                r = brick.dir().toRealPath().toString();
-            } catch (IOException e) {
-                return null;
-            }
-            realRoot = r;
-        }
-        return r;
+        if (!link.startsWith(realRoot + "/")) return null;
+        return link.substring(realRoot.length() + 1);
     }
 
     /** syncfs(2) of the brick's filesystem. */

@@ -161,20 +161,8 @@ final class OpenFiles {
      */
     FileRequest through(FileRequest req) {
         if (req.getFh() == 0) return req;
-        String given;
-        switch (req.getOpCase()) {
-            case GETATTR -> given = req.getGetattr().getPath();
-            case READ -> given = req.getRead().getPath();
-            case WRITE -> given = req.getWrite().getPath();
-            case FSYNC -> given = req.getFsync().getPath();
-            case TRUNCATE -> given = req.getTruncate().getPath();
-            case FALLOCATE -> given = req.getFallocate().getPath();
-            default -> {
-                return req;
-            }
-        }
         String now = pathOf(req.getClient(), req.getFh());
-        if (now == null || now.equals(FileOps.normalize(given))) return req;
+        if (now == null || now.equals(FileOps.normalize(FileOps.pathOf(req)))) return req;
         String path = "/" + now;
         FileRequest.Builder b = req.toBuilder();
         switch (req.getOpCase()) {
@@ -184,7 +172,9 @@ final class OpenFiles {
             case FSYNC -> b.getFsyncBuilder().setPath(path);
             case TRUNCATE -> b.getTruncateBuilder().setPath(path);
             case FALLOCATE -> b.getFallocateBuilder().setPath(path);
-            default -> { }
+            default -> {
+                return req; // an open, a create, a lock: by the path they name
+            }
         }
         return b.build();
     }

@@ -43,10 +43,6 @@ final class RecentLog {
         next = n == null ? 0 : Long.parseLong(n);
     }
 
-    synchronized void record(List<DirtyEntry> changes, long epoch, long seq) throws IOException {
-        update(-1, 0, false, changes, epoch, seq);
-    }
-
     /**
      * Drops the entries of this epoch up to committed, known to be on every brick, and with
      * older, those of earlier epochs (a secondary's, once its new primary has seen them).
@@ -56,8 +52,8 @@ final class RecentLog {
     }
 
     /**
-     * {@link #prune} (unless pruneEpoch is negative), then {@link #record}, in one lazy batch: a
-     * secondary's whole bookkeeping of one mutation is one write to the metadata log.
+     * {@link #prune} (unless pruneEpoch is negative), then records changes at (epoch, seq), in one
+     * lazy batch: the whole bookkeeping of one mutation is one write to the metadata log.
      */
     synchronized void update(long pruneEpoch, long committed, boolean older, List<DirtyEntry> changes, long epoch,
                              long seq) throws IOException {
