@@ -17,6 +17,12 @@ import org.slf4j.LoggerFactory;
 public final class PeerMonitor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerMonitor.class);
     private static final long PERIOD_MS = 1000;
+    /**
+     * How long a command waits for a member that missed the last hello: longer than the period, as
+     * a busy member (a JIT or GC pause, CLI JVMs starting on a small machine) can miss one second's
+     * answer while it is very much alive; a dead one refuses the connection at once.
+     */
+    private static final long ASK_MS = 5000;
 
     private final String selfUuid;
     private final PoolGroup pool;
@@ -90,7 +96,7 @@ public final class PeerMonitor implements AutoCloseable {
     public boolean isReachable(PeerRecord p) {
         if (isConnected(p.getUuid())) return true;
         try {
-            HelloReply r = clients.peer(p.getAddress(), PERIOD_MS)
+            HelloReply r = clients.peer(p.getAddress(), ASK_MS)
                     .hello(HelloRequest.newBuilder().setFromUuid(selfUuid).build());
             boolean up = r.getUuid().equals(p.getUuid());
             mark(p, up);
