@@ -779,7 +779,7 @@ public final class BraidFs extends FuseStubFS {
         return guard("release", path, () -> {
             ops.writes().drain(path);
             if ((Struct.getMemory(fi).getByte(FI_BITS_OFFSET) & FI_FLOCK_RELEASE) != 0) {
-                locks.releaseFlock(path, fi.lock_owner.get());
+                locks.releaseFlock(path, openHandle(fi), fi.lock_owner.get());
             }
             long fh = fi.fh.get();
             OpenFile file = files.remove(fh);
@@ -888,13 +888,26 @@ public final class BraidFs extends FuseStubFS {
     @Override
     public int lock(String given, FuseFileInfo fi, int cmd, Flock flock) {
         String path = pathOf(given, fi);
-        return guard("lock", path, () -> locks.fcntl(path, fi.lock_owner.get(), cmd, flock));
+        boolean take = cmd != FuseLocks.F_GETLK && flock.l_type.get() != Flock.F_UNLCK;
+        return guard("lock", path, () -> locks.fcntl(path, lockHandle(fi, path, take), fi.lock_owner.get(), cmd, flock));
     }
 
     @Override
     public int flock(String given, FuseFileInfo fi, int op) {
         String path = pathOf(given, fi);
-        return guard("flock", path, () -> locks.flock(path, fi.lock_owner.get(), op));
+        boolean take = (op & Flock.LOCK_UN) == 0;
+        return guard("flock", path, () -> locks.flock(path, lockHandle(fi, path, take), fi.lock_owner.get(), op));
+    }
+
+    /**
+     * fi's handle for a lock request; one that takes a lock makes the server keep the file under
+     * the handle if it did not yet (its locks are on that file), so its close is then told.
+     */
+    private long lockHandle(FuseFileInfo fi, String path, boolean take) {
+        long fh = openHandle(fi);
+        OpenFile file = fh == 0 ? null : files.get(fh);
+        if (take && file != null && file.boundSet < 0) file.boundSet = ops.setOf(path);
+        return fh;
     }
 
     @Override

@@ -25,8 +25,11 @@ final class FuseLocks {
         this.ops = ops;
     }
 
-    /** fcntl(F_GETLK / F_SETLK / F_SETLKW); a GETLK answer is written back into flock. */
-    int fcntl(String path, long owner, int cmd, Flock flock) {
+    /**
+     * fcntl(F_GETLK / F_SETLK / F_SETLKW) through open file fh (0: none); a GETLK answer is
+     * written back into flock.
+     */
+    int fcntl(String path, long fh, long owner, int cmd, Flock flock) {
         Lock.Type type = switch (flock.l_type.get()) {
             case Flock.F_RDLCK -> Lock.Type.RDLCK;
             case Flock.F_WRLCK -> Lock.Type.WRLCK;
@@ -47,7 +50,7 @@ final class FuseLocks {
         }
         Lock lock = Lock.newBuilder().setPath(path).setCmd(c).setType(type).setStart(flock.l_start.get())
                 .setLength(flock.l_len.get()).setOwner(owner).setPid((int) flock.l_pid.get()).build();
-        FileReply reply = ops.lock(lock);
+        FileReply reply = ops.lock(lock, fh);
         if (reply.getErrno() != 0) {
             return -reply.getErrno();
         }
@@ -65,18 +68,18 @@ final class FuseLocks {
         return 0;
     }
 
-    /** flock(2): LOCK_SH / LOCK_EX / LOCK_UN, waiting unless LOCK_NB. */
-    int flock(String path, long owner, int op) {
+    /** flock(2) through open file fh: LOCK_SH / LOCK_EX / LOCK_UN, waiting unless LOCK_NB. */
+    int flock(String path, long fh, long owner, int op) {
         Lock.Type type = (op & Flock.LOCK_UN) != 0 ? Lock.Type.UNLCK
                 : (op & Flock.LOCK_EX) != 0 ? Lock.Type.WRLCK : Lock.Type.RDLCK;
         boolean wait = (op & LOCK_NB) == 0 && type != Lock.Type.UNLCK;
         Lock lock = Lock.newBuilder().setPath(path).setCmd(wait ? Lock.Cmd.SETLKW : Lock.Cmd.SETLK)
                 .setType(type).setOwner(owner).setFlock(true).build();
-        return -ops.lock(lock).getErrno();
+        return -ops.lock(lock, fh).getErrno();
     }
 
     /** The flock lock of an open file that is released. */
-    int releaseFlock(String path, long owner) {
-        return flock(path, owner, Flock.LOCK_UN);
+    int releaseFlock(String path, long fh, long owner) {
+        return flock(path, fh, owner, Flock.LOCK_UN);
     }
 }

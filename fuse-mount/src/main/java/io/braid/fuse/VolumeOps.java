@@ -403,9 +403,10 @@ final class VolumeOps {
         return r;
     }
 
-    FileReply lock(Lock lock) {
+    /** A lock request through open file fh (0: none): the server holds locks on the file fh found, whatever its name now. */
+    FileReply lock(Lock lock, long fh) {
         writes.drain(lock.getPath());
-        return call(setOf(lock.getPath()), FileRequest.newBuilder().setLock(lock));
+        return call(setOf(lock.getPath()), FileRequest.newBuilder().setFh(fh).setLock(lock));
     }
 
     // ---- helpers ----

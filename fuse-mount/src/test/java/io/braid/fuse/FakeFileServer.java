@@ -165,7 +165,7 @@ final class FakeFileServer implements AutoCloseable {
                 }
             }
             if (r.getOpCase() == FileRequest.OpCase.LOCK) {
-                locks.get(r.getSet()).lock(r.getClient(), r.getLock()).whenComplete((rep, e) ->
+                locks.get(r.getSet()).lock(r.getLock().getPath(), r.getClient(), r.getLock()).whenComplete((rep, e) ->
                         reply(out, e == null ? rep : error(Errno.EIO, e.toString())));
                 return;
             }

@@ -5,6 +5,7 @@ import io.braid.proto.file.FileReply;
 import io.braid.proto.file.FileRequest;
 import io.braid.proto.file.Layout;
 import io.braid.proto.file.LayoutRequest;
+import io.braid.proto.file.Lock;
 import io.braid.proto.file.SessionEvent;
 import io.braid.proto.file.SessionRequest;
 import io.grpc.Status;
@@ -125,7 +126,10 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                 req = withoutPrefetch(req); // a lookup still works in split-brain; the content stays behind
             }
             if (req.getOpCase() == FileRequest.OpCase.LOCK) {
-                return p.locks().lock(req.getClient(), req.getLock()).whenComplete((rep, e) -> finish(out, rep, e));
+                Lock l = req.getLock();
+                String key = p.openFiles().lockKey(req.getClient(), req.getFh(), l.getPath(),
+                        l.getCmd() != Lock.Cmd.GETLK && l.getType() != Lock.Type.UNLCK);
+                return p.locks().lock(key, req.getClient(), l).whenComplete((rep, e) -> finish(out, rep, e));
             } else if (FileOps.isMutation(req)) {
                 FileRequest q = req;
                 return p.mutate(req).whenComplete((rep, e) -> {

@@ -13,8 +13,10 @@ import java.util.concurrent.CompletableFuture;
  * Advisory locks held by the primary of a replica set, so that they exclude each other across
  * every client: fcntl byte-range locks (POSIX semantics: per owner, split and merged by range,
  * read locks shared) and flock locks (whole file, a separate kind, as on Linux). An owner is a
- * client id with FUSE's lock owner. Locks live in memory: they go when the client's session ends
- * or the primary changes, as they would with a server reboot.
+ * client id with FUSE's lock owner. Locks are held on a key naming the file
+ * ({@link OpenFiles#lockKey}: its inode here, so that they stay with it through renames and are
+ * shared by all its names, as on a local file system). Locks live in memory: they go when the
+ * client's session ends or the primary changes, as they would with a server reboot.
  */
 public final class LockTable {
     private record Held(String client, long owner, int pid, boolean write, long start, long end, boolean flock) {
@@ -32,14 +34,13 @@ public final class LockTable {
         return l.getLength() <= 0 ? Long.MAX_VALUE : l.getStart() + l.getLength();
     }
 
-    /** Handles one lock request; SETLKW completes when the lock is granted. */
-    public synchronized CompletableFuture<FileReply> lock(String client, Lock req) {
-        String path = FileOps.normalize(req.getPath());
+    /** Handles one lock request on the file named by key; SETLKW completes when the lock is granted. */
+    public synchronized CompletableFuture<FileReply> lock(String key, String client, Lock req) {
         if (req.getStart() < 0 || req.getLength() < 0) {
             return CompletableFuture.completedFuture(FileOps.error(Errno.EINVAL, "negative lock range"));
         }
         if (req.getCmd() == Lock.Cmd.GETLK) {
-            Held c = conflict(path, client, req);
+            Held c = conflict(key, client, req);
             Lock.Builder out = Lock.newBuilder().setPath(req.getPath());
             if (c == null) {
                 out.setType(Lock.Type.UNLCK);
@@ -50,27 +51,27 @@ public final class LockTable {
             return CompletableFuture.completedFuture(FileReply.newBuilder().setConflict(out).build());
         }
         if (req.getType() == Lock.Type.UNLCK) {
-            remove(path, client, req.getOwner(), req.getStart(), endOf(req), req.getFlock());
-            wake(path);
+            remove(key, client, req.getOwner(), req.getStart(), endOf(req), req.getFlock());
+            wake(key);
             return CompletableFuture.completedFuture(FileReply.getDefaultInstance());
         }
-        if (conflict(path, client, req) == null) {
-            grant(path, client, req);
+        if (conflict(key, client, req) == null) {
+            grant(key, client, req);
             return CompletableFuture.completedFuture(FileReply.getDefaultInstance());
         }
         if (req.getCmd() == Lock.Cmd.SETLK) {
             return CompletableFuture.completedFuture(FileOps.error(Errno.EAGAIN, "lock held by another owner"));
         }
         CompletableFuture<FileReply> f = new CompletableFuture<>();
-        waiting.computeIfAbsent(path, k -> new ArrayList<>()).add(new Waiter(client, req, f));
+        waiting.computeIfAbsent(key, k -> new ArrayList<>()).add(new Waiter(client, req, f));
         return f;
     }
 
-    private Held conflict(String path, String client, Lock req) {
+    private Held conflict(String key, String client, Lock req) {
         long s = req.getStart();
         long e = endOf(req);
         boolean write = req.getType() == Lock.Type.WRLCK;
-        for (Held h : held.getOrDefault(path, List.of())) {
+        for (Held h : held.getOrDefault(key, List.of())) {
             if (h.flock != req.getFlock()) continue;
             if (h.client.equals(client) && h.owner == req.getOwner()) continue;
             if (!h.overlaps(s, e)) continue;
@@ -79,17 +80,17 @@ public final class LockTable {
         return null;
     }
 
-    private void grant(String path, String client, Lock req) {
+    private void grant(String key, String client, Lock req) {
         long s = req.getFlock() ? 0 : req.getStart();
         long e = req.getFlock() ? Long.MAX_VALUE : endOf(req);
-        remove(path, client, req.getOwner(), s, e, req.getFlock());
-        held.computeIfAbsent(path, k -> new ArrayList<>())
+        remove(key, client, req.getOwner(), s, e, req.getFlock());
+        held.computeIfAbsent(key, k -> new ArrayList<>())
                 .add(new Held(client, req.getOwner(), req.getPid(), req.getType() == Lock.Type.WRLCK, s, e, req.getFlock()));
     }
 
     /** Removes the owner's locks over [s, e), splitting a lock that reaches beyond it. */
-    private void remove(String path, String client, long owner, long s, long e, boolean flock) {
-        List<Held> list = held.get(path);
+    private void remove(String key, String client, long owner, long s, long e, boolean flock) {
+        List<Held> list = held.get(key);
         if (list == null) return;
         List<Held> keep = new ArrayList<>();
         for (Held h : list) {
@@ -100,24 +101,24 @@ public final class LockTable {
             if (h.start < s) keep.add(new Held(h.client, h.owner, h.pid, h.write, h.start, s, h.flock));
             if (h.end > e) keep.add(new Held(h.client, h.owner, h.pid, h.write, e, h.end, h.flock));
         }
-        if (keep.isEmpty()) held.remove(path);
-        else held.put(path, keep);
+        if (keep.isEmpty()) held.remove(key);
+        else held.put(key, keep);
     }
 
-    private void wake(String path) {
-        List<Waiter> ws = waiting.get(path);
+    private void wake(String key) {
+        List<Waiter> ws = waiting.get(key);
         if (ws == null) return;
         for (Iterator<Waiter> it = ws.iterator(); it.hasNext(); ) {
             Waiter w = it.next();
             if (w.reply.isDone()) {
                 it.remove();
-            } else if (conflict(path, w.client, w.req) == null) {
-                grant(path, w.client, w.req);
+            } else if (conflict(key, w.client, w.req) == null) {
+                grant(key, w.client, w.req);
                 it.remove();
                 w.reply.complete(FileReply.getDefaultInstance());
             }
         }
-        if (ws.isEmpty()) waiting.remove(path);
+        if (ws.isEmpty()) waiting.remove(key);
     }
 
     /** Drops every lock and wait of a client whose session ended. */

@@ -118,6 +118,30 @@ final class OpenFiles {
         if (drop != null && !closed) dropKept.accept(drop);
     }
 
+    /**
+     * The key a lock request of the client through handle fh (0: none) on path is held under: the
+     * file's inode on this brick, so that a lock stays with its file when another client renames it
+     * and covers every name of it, as locks on a local file system do. A handle not kept yet (an
+     * open answered with the whole file keeps nothing) is kept from a lock on (take: a request
+     * that takes a lock), so that its unlock finds the same file whatever its name is by then. The
+     * path itself when it names nothing here.
+     */
+    String lockKey(String client, long fh, String path, boolean take) {
+        if (fh != 0 && !client.isEmpty()) {
+            Bound b = bound.get(new Key(client, fh));
+            if (b == null && take) {
+                bind(client, fh, path);
+                b = bound.get(new Key(client, fh));
+            }
+            if (b != null) return "ino:" + b.ino;
+        }
+        try {
+            return "ino:" + store.getattr(path).getIno();
+        } catch (FsError e) {
+            return "path:" + FileOps.normalize(path);
+        }
+    }
+
     /** A client that holds the file with inode ino open here, or null. */
     synchronized String holderOf(long ino) {
         java.util.Set<Key> keys = byIno.get(ino);

@@ -116,4 +116,30 @@ class OpenFilesTest {
         store.rename("f", "f2", 0);
         assertEquals("/f2", open.through(write("b", 1, "/f")).getWrite().getPath());
     }
+
+    @Test
+    void aLockIsOnTheFileWhateverNameReachesIt() throws Exception {
+        store.create("f", 0644, true, 0, 0);
+        store.create("ro", 0644, true, 0, 0);
+        open.bind("a", 3, "/f");
+        String key = open.lockKey("a", 3, "/f", true);
+        assertEquals(key, open.lockKey("b", 0, "/f", true), "another client, by path");
+
+        store.rename("f", "g", 0);
+        store.link("g", "h");
+        assertEquals(key, open.lockKey("a", 3, "/f", false), "through the handle, under the old name");
+        assertEquals(key, open.lockKey("b", 0, "/g", true), "the new name");
+        assertEquals(key, open.lockKey("b", 0, "/h", true), "a second name");
+
+        // a handle not kept at its open is kept from its first lock: its unlock finds the file after a rename
+        String ro = open.lockKey("a", 4, "/ro", false);
+        assertEquals(1, open.size(), "an unlock or a test keeps nothing");
+        assertEquals(ro, open.lockKey("a", 4, "/ro", true));
+        assertEquals(2, open.size());
+        store.rename("ro", "ro2", 0);
+        assertEquals(ro, open.lockKey("a", 4, "/ro", false));
+        assertTrue(!ro.equals(key));
+
+        assertEquals("path:gone", open.lockKey("b", 0, "/gone", true), "nothing there: the path itself");
+    }
 }

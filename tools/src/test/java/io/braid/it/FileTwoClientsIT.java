@@ -36,7 +36,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Two clients of one replica 3 file volume, mounted through different servers: what one writes,
  * renames or deletes the other sees, in both directions (m0 has the default attribute and entry
- * caches, m1 none); flock and fcntl locks exclude each other across the two; and the locks of a
+ * caches, m1 none); flock and fcntl locks exclude each other across the two, and stay with their
+ * file when the other client renames it or links it under another name; and the locks of a
  * client whose mount process dies are released so the other client can take them.
  */
 @Timeout(240)
@@ -480,6 +481,51 @@ class FileTwoClientsIT {
 
     @Test
     @Order(6)
+    void aLockStaysWithItsFileThroughTheOtherClientsRenamesAndLinks() throws Exception {
+        Files.createDirectory(m0.path("lkmv"));
+        Files.writeString(m0.path("lkmv/f"), "x");
+        Files.writeString(m0.path("lkmv/ro"), "small"); // opened read-only: the whole file comes with the open
+        try (Py.Bg a = Py.Bg.python(m0.path("lkmv"), """
+                fd = os.open('f', os.O_RDWR)
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)
+                ro = os.open('ro', os.O_RDONLY)
+                fcntl.flock(ro, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                print('locked', flush=True)
+                sys.stdin.readline()
+                fcntl.lockf(fd, fcntl.LOCK_UN, 0, 0)
+                fcntl.flock(ro, fcntl.LOCK_UN)
+                print('unlocked', flush=True)
+                sys.stdin.readline()
+                """)) {
+            a.expect("locked", 30);
+            // B renames both files (one into a new directory) and gives f a second name: the locks
+            // are on the files, whatever name B reaches them by
+            Py.ok(m1.path("lkmv"), """
+                    os.rename('f', 'g')
+                    os.link('g', 'h')
+                    os.mkdir('sub')
+                    os.rename('ro', 'sub/ro2')
+                    for name in ('g', 'h'):
+                        r = err(fcntl.lockf, os.open(name, os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)
+                        check(r in ('EAGAIN', 'EACCES'), 'fcntl lock on ' + name + ' while A holds f: ' + r)
+                    eq(err(fcntl.flock, os.open('sub/ro2', os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB), 'EAGAIN',
+                       'flock on sub/ro2 while A holds ro')
+                    """);
+            // A unlocks through the descriptors it opened under the old names
+            a.send("");
+            a.expect("unlocked", 30);
+            Py.ok(m1.path("lkmv"), """
+                    eq(err(fcntl.lockf, os.open('h', os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0), 'OK', 'fcntl lock on h once A unlocked')
+                    eq(err(fcntl.flock, os.open('sub/ro2', os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB), 'OK',
+                       'flock on sub/ro2 once A unlocked')
+                    """);
+            a.send("");
+            assertEquals(0, a.await(30), a::output);
+        }
+    }
+
+    @Test
+    @Order(7)
     void theLocksOfAKilledClientAreReleased() throws Exception {
         m2 = FuseMount.mount(c.host(2), VOL, c.root().resolve("mnt2"), "");
         Files.createDirectory(m2.path("dead"));
@@ -535,7 +581,7 @@ class FileTwoClientsIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aKilledClientLeavesNoHiddenFilesBehind() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(killed, "the client was not killed");
         // on a local disk, an unlinked file disappears when its last holder dies
