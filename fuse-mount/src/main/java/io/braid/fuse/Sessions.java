@@ -14,9 +14,11 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 
 /**
- * The mount's session with each server it sends calls to. A server releases the locks this mount
- * holds there when the session ends, and tells through it when the volume's layout changed. A
- * session that ended is opened again on the next call to that server (at most once a second).
+ * The mount's session with each server of the volume's bricks. A server releases the locks this
+ * mount holds there when the session ends (and those it holds on a set whose primary it became,
+ * when it has had no session for a while), and tells through it when the volume's layout changed.
+ * A session that ended is opened again within a second (VolumeClient), or on the next call to
+ * that server.
  */
 final class Sessions implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Sessions.class);
@@ -126,11 +128,12 @@ final class Sessions implements AutoCloseable {
             if (livedMs >= 1000 || heard) {
                 LOG.warn("{}: session with {} ended after {} ms ({}); locks held there are released",
                         volume, address, livedMs, LayoutSource.describe(status));
+                // The layout may have moved away from this server: look again.
+                layoutChanged.run();
             } else {
+                // not reached (a server that is down is tried again every second): a call there finds out
                 LOG.debug("{}: session with {} failed: {}", volume, address, LayoutSource.describe(status));
             }
-            // The layout may have moved away from this server: look again.
-            layoutChanged.run();
         }
     }
 }

@@ -78,7 +78,25 @@ public final class VolumeClient implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        retries.scheduleWithFixedDelay(this::flushReleased, 1, 1, TimeUnit.SECONDS);
+        retries.scheduleWithFixedDelay(() -> {
+            flushReleased();
+            keepSessions();
+        }, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Keeps a session with the server of every brick of the volume, not only those called: any of
+     * them may become a set's primary, and one holds this mount's locks after a failover only
+     * while it has a session with it (and tells it of layout changes through it).
+     */
+    private void keepSessions() {
+        Layout l = layouts.current();
+        if (l == null || closed) return;
+        for (SetLayout s : l.getSetsList()) {
+            for (BrickLayout b : s.getBricksList()) {
+                if (!b.getAddress().isEmpty()) sessions.ensure(b.getAddress());
+            }
+        }
     }
 
     /**

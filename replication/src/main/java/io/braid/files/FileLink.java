@@ -679,7 +679,10 @@ public final class FileLink implements AutoCloseable {
                 primary.order().lock();
                 try {
                     // Paths in split-brain stay recorded; clients get EIO on them until resolved.
-                    if (dirty.snapshot(1, this::splitOrUnder).isEmpty() && state == State.HEALING) state = State.LIVE;
+                    if (dirty.snapshot(1, this::splitOrUnder).isEmpty() && state == State.HEALING) {
+                        state = State.LIVE;
+                        primary.sendLocks(this); // the peer's copy of the locks starts from the whole table
+                    }
                 } finally {
                     primary.order().unlock();
                 }

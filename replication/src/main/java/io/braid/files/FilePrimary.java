@@ -31,7 +31,6 @@ public final class FilePrimary implements AutoCloseable {
     private final FileReplica replica;
     private final ReentrantLock order = new ReentrantLock();
     private final List<FileLink> links = new ArrayList<>();
-    private final LockTable locks = new LockTable();
     private final OpenFiles openFiles;
     private volatile SetView view;
     private long seq;
@@ -99,7 +98,77 @@ public final class FilePrimary implements AutoCloseable {
     }
 
     public LockTable locks() {
-        return locks;
+        return replica.locks();
+    }
+
+    /**
+     * A lock request on the file named by key (path: its name now), answered once the change it
+     * made to the lock table is on every live secondary; a request that waits is answered when a
+     * later change grants it, once that is.
+     */
+    public CompletableFuture<FileReply> lock(String key, String path, String client, io.braid.proto.file.Lock req) {
+        CompletableFuture<FileReply> reply = locks().lock(key, client, req.toBuilder().setPath(path).build());
+        CompletableFuture<Void> synced = syncLocks();
+        return reply.isDone() ? synced.thenCompose(x -> reply) : reply;
+    }
+
+    /** Drops every lock of a client (its session here ended, or it has none after a failover). */
+    public void releaseLocks(String client) {
+        locks().release(client);
+        syncLocks();
+    }
+
+    /**
+     * Sends what changed in the lock table to the live secondaries, in the set's order, and then
+     * answers the waiters it granted. Completes once they acknowledged it (or their links failed:
+     * a link that turns live again gets the whole table).
+     */
+    private CompletableFuture<Void> syncLocks() {
+        List<CompletableFuture<Void>> acks = new ArrayList<>();
+        LockTable.Changes ch;
+        order.lock();
+        try {
+            ch = locks().drain();
+            if (!ch.keys().isEmpty() && !closed) {
+                io.braid.proto.filerep.LockSync.Builder b = io.braid.proto.filerep.LockSync.newBuilder();
+                for (int i = 0; i < ch.keys().size(); i++) {
+                    b.addFiles(io.braid.proto.filerep.LockedFile.newBuilder().setPath(pathOfLock(ch.keys().get(i)))
+                            .addAllHeld(ch.held().get(i)));
+                }
+                FileOp op = FileOp.newBuilder().setSeq(++seq).setLocks(b).build();
+                for (FileLink l : links) {
+                    if (!l.live()) continue;
+                    try {
+                        CompletableFuture<Void> f = l.send(op, List.of());
+                        if (f != null) acks.add(f.handle((x, e) -> null));
+                    } catch (IOException e) {
+                        LOG.debug("{}: locks not sent to {}: {}", view.volume(), l.brick(), e.getMessage());
+                    }
+                }
+            }
+        } finally {
+            order.unlock();
+        }
+        CompletableFuture<Void> all = CompletableFuture.allOf(acks.toArray(new CompletableFuture[0]));
+        if (!ch.granted().isEmpty()) all.whenComplete((x, e) -> ch.granted().forEach(f -> f.complete(FileReply.getDefaultInstance())));
+        return all;
+    }
+
+    /** Sends the whole lock table to a link that just turned live. Under order. */
+    void sendLocks(FileLink l) {
+        try {
+            l.send(FileOp.newBuilder().setSeq(++seq).setLocks(locks().snapshot(this::pathOfLock)).build(), List.of());
+        } catch (IOException e) {
+            LOG.debug("{}: locks not sent to {}: {}", view.volume(), l.brick(), e.getMessage());
+        }
+    }
+
+    /** The name the file of a lock key has now: through a handle kept for it, else as last named. */
+    private String pathOfLock(String key) {
+        String now = openFiles.pathOfLock(key);
+        if (now != null) return "/" + now;
+        String named = locks().nameOf(key);
+        return named != null ? named : key.startsWith(LockTable.PATH_KEY) ? "/" + key.substring(LockTable.PATH_KEY.length()) : "";
     }
 
     /** The files clients have open through this primary. */
@@ -450,7 +519,7 @@ public final class FilePrimary implements AutoCloseable {
     public void close() {
         closed = true;
         for (FileLink l : links) l.close();
-        locks.clear();
+        locks().primaryChanged();
         openFiles.clear();
         LOG.debug("{}: primary engine of {} closed", view.volume(), replica.brick());
     }

@@ -38,6 +38,8 @@ public final class FileReplica implements AutoCloseable {
     private final Coordinator coordinator;
     private final RecentLog recent;
     private final ReplyCache replies = new ReplyCache();
+    /** The set's advisory locks: the primary's own, or a secondary's copy of them (see LockTable). */
+    private final LockTable locks = new LockTable();
     private volatile SetView view;
     private volatile FilePrimary primary;
     private volatile Receiver receiver;
@@ -97,6 +99,10 @@ public final class FileReplica implements AutoCloseable {
     public boolean arbiter() {
         int i = view.indexOf(self);
         return i >= 0 && view.members().get(i).arbiter();
+    }
+
+    LockTable locks() {
+        return locks;
     }
 
     /** The primary engine when this brick is the primary, else null. */
@@ -388,6 +394,7 @@ public final class FileReplica implements AutoCloseable {
                                 d.getKind(), d.getBytes(), String.format("%.2f", d.getSeconds()));
                     }
                     case PING -> live = true; // pings come only once the primary has turned the link live
+                    case LOCKS -> locks.apply(op.getLocks(), path -> LockTable.keyOf(store, path));
                     default -> {
                         fail("unknown operation");
                         return;

@@ -31,6 +31,12 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
      */
     public static final String UNLINKED_DIR = ".braid-unlinked";
     static final int ORPHAN_GRACE_SECONDS = 10;
+    /**
+     * How long a client that holds locks on a primary here may have no session with this server
+     * before they go: after a failover the new primary holds the locks of clients that may have
+     * died with the old one (a live mount keeps a session with every server of the pool).
+     */
+    static final int LOCK_GRACE_SECONDS = 15;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileService.class);
 
     private final FileRegistry registry;
@@ -38,13 +44,42 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
     private final Map<String, Integer> clients = new ConcurrentHashMap<>(); // open sessions per client
     private final java.util.concurrent.ScheduledExecutorService sweeper =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "unlinked-sweeper");
+                Thread t = new Thread(r, "session-sweeper");
                 t.setDaemon(true);
                 return t;
             });
 
+    /** Clients holding locks on a primary here without a session with this server, since when. */
+    private final Map<String, Long> sessionless = new ConcurrentHashMap<>();
+
     public FileService(FileRegistry registry) {
         this.registry = registry;
+        sweeper.scheduleWithFixedDelay(this::expireLocks, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /** Releases the locks of clients that have had no session here for {@link #LOCK_GRACE_SECONDS}. */
+    private void expireLocks() {
+        try {
+            long now = System.nanoTime();
+            Set<String> seen = new java.util.HashSet<>();
+            for (FileReplica r : registry.replicas()) {
+                FilePrimary p = r.primary();
+                if (p == null) continue;
+                for (String client : p.locks().clients()) {
+                    if (clients.containsKey(client)) continue;
+                    seen.add(client);
+                    long since = sessionless.computeIfAbsent(client, k -> now);
+                    if (now - since >= java.util.concurrent.TimeUnit.SECONDS.toNanos(LOCK_GRACE_SECONDS)) {
+                        LOG.info("{}: client {} has had no session here for {} s: its locks go", p.view().volume(), client,
+                                LOCK_GRACE_SECONDS);
+                        p.releaseLocks(client);
+                    }
+                }
+            }
+            sessionless.keySet().retainAll(seen);
+        } catch (RuntimeException e) {
+            LOG.warn("lock expiry: {}", e.toString());
+        }
     }
 
     @Override
@@ -129,7 +164,9 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                 Lock l = req.getLock();
                 String key = p.openFiles().lockKey(req.getClient(), req.getFh(), l.getPath(),
                         l.getCmd() != Lock.Cmd.GETLK && l.getType() != Lock.Type.UNLCK);
-                return p.locks().lock(key, req.getClient(), l).whenComplete((rep, e) -> finish(out, rep, e));
+                String now = req.getFh() == 0 ? null : p.openFiles().pathOf(req.getClient(), req.getFh());
+                return p.lock(key, now == null ? l.getPath() : "/" + now, req.getClient(), l)
+                        .whenComplete((rep, e) -> finish(out, rep, e));
             } else if (FileOps.isMutation(req)) {
                 FileRequest q = req;
                 return p.mutate(req).whenComplete((rep, e) -> {
@@ -231,7 +268,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
             for (FileReplica r : registry.replicas()) {
                 FilePrimary p = r.primary();
                 if (p != null) {
-                    p.locks().release(client);
+                    p.releaseLocks(client);
                     if (!clients.containsKey(client)) p.openFiles().releaseAll(client);
                 }
             }

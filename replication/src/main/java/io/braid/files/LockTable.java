@@ -2,12 +2,18 @@ package io.braid.files;
 
 import io.braid.proto.file.FileReply;
 import io.braid.proto.file.Lock;
+import io.braid.proto.filerep.HeldLock;
+import io.braid.proto.filerep.LockSync;
+import io.braid.proto.filerep.LockedFile;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
  * Advisory locks held by the primary of a replica set, so that they exclude each other across
@@ -15,8 +21,15 @@ import java.util.concurrent.CompletableFuture;
  * read locks shared) and flock locks (whole file, a separate kind, as on Linux). An owner is a
  * client id with FUSE's lock owner. Locks are held on a key naming the file
  * ({@link OpenFiles#lockKey}: its inode here, so that they stay with it through renames and are
- * shared by all its names, as on a local file system). Locks live in memory: they go when the
- * client's session ends or the primary changes, as they would with a server reboot.
+ * shared by all its names, as on a local file system).
+ *
+ * <p>Every brick of the set keeps a table: the primary sends what changed ({@link #drain}, a
+ * {@code LockSync} in the replication stream, under the set's order) and answers a request that
+ * changed the table, or a waiter it granted, once the live secondaries have it; they apply it
+ * ({@link #apply}) under their own key for the file. So a secondary promoted after the primary's
+ * server died holds the locks that clients hold, as GlusterFS's locks on every brick of a replica
+ * do. A lock goes when its owner unlocks it, when its client's session ends, or when its client
+ * has no session with the new primary's server a while after a failover.
  */
 public final class LockTable {
     private record Held(String client, long owner, int pid, boolean write, long start, long end, boolean flock) {
@@ -27,8 +40,33 @@ public final class LockTable {
 
     private record Waiter(String client, Lock req, CompletableFuture<FileReply> reply) {}
 
+    /** Keys: a file by its inode on this brick, or (naming nothing here) by its name. */
+    static final String INO_KEY = "ino:";
+    static final String PATH_KEY = "path:";
+
     private final Map<String, List<Held>> held = new HashMap<>();
     private final Map<String, List<Waiter>> waiting = new HashMap<>();
+    /** The name each key's file had at the last request on it here (what a secondary finds it by, failing better). */
+    private final Map<String, String> names = new HashMap<>();
+    /** Keys whose locks changed since the last {@link #drain}, and the waiters granted meanwhile. */
+    private final Set<String> changed = new LinkedHashSet<>();
+    private final List<CompletableFuture<FileReply>> granted = new ArrayList<>();
+
+    /** What changed since the last drain: the files to send, and the waiters to answer once they are replicated. */
+    public record Changes(List<String> keys, List<List<HeldLock>> held, List<CompletableFuture<FileReply>> granted) {
+        public boolean isEmpty() {
+            return keys.isEmpty() && granted.isEmpty();
+        }
+    }
+
+    /** The key of the file path names in store now. */
+    static String keyOf(FileStore store, String path) {
+        try {
+            return INO_KEY + store.getattr(path).getIno();
+        } catch (FsError e) {
+            return PATH_KEY + FileOps.normalize(path);
+        }
+    }
 
     private static long endOf(Lock l) {
         return l.getLength() <= 0 ? Long.MAX_VALUE : l.getStart() + l.getLength();
@@ -36,6 +74,7 @@ public final class LockTable {
 
     /** Handles one lock request on the file named by key; SETLKW completes when the lock is granted. */
     public synchronized CompletableFuture<FileReply> lock(String key, String client, Lock req) {
+        names.put(key, req.getPath());
         if (req.getStart() < 0 || req.getLength() < 0) {
             return CompletableFuture.completedFuture(FileOps.error(Errno.EINVAL, "negative lock range"));
         }
@@ -84,6 +123,7 @@ public final class LockTable {
         long s = req.getFlock() ? 0 : req.getStart();
         long e = req.getFlock() ? Long.MAX_VALUE : endOf(req);
         remove(key, client, req.getOwner(), s, e, req.getFlock());
+        changed.add(key);
         held.computeIfAbsent(key, k -> new ArrayList<>())
                 .add(new Held(client, req.getOwner(), req.getPid(), req.getType() == Lock.Type.WRLCK, s, e, req.getFlock()));
     }
@@ -101,6 +141,7 @@ public final class LockTable {
             if (h.start < s) keep.add(new Held(h.client, h.owner, h.pid, h.write, h.start, s, h.flock));
             if (h.end > e) keep.add(new Held(h.client, h.owner, h.pid, h.write, e, h.end, h.flock));
         }
+        if (!keep.equals(list)) changed.add(key);
         if (keep.isEmpty()) held.remove(key);
         else held.put(key, keep);
     }
@@ -115,7 +156,7 @@ public final class LockTable {
             } else if (conflict(key, w.client, w.req) == null) {
                 grant(key, w.client, w.req);
                 it.remove();
-                w.reply.complete(FileReply.getDefaultInstance());
+                granted.add(w.reply); // answered once the grant is replicated (drain)
             }
         }
         if (ws.isEmpty()) waiting.remove(key);
@@ -126,7 +167,7 @@ public final class LockTable {
         List<String> paths = new ArrayList<>(held.keySet());
         for (String p : paths) {
             List<Held> list = held.get(p);
-            list.removeIf(h -> h.client.equals(client));
+            if (list.removeIf(h -> h.client.equals(client))) changed.add(p);
             if (list.isEmpty()) held.remove(p);
         }
         for (List<Waiter> ws : waiting.values()) {
@@ -137,11 +178,80 @@ public final class LockTable {
         for (String p : new ArrayList<>(waiting.keySet())) wake(p);
     }
 
-    public synchronized void clear() {
+    /** The clients that hold a lock here. */
+    public synchronized Set<String> clients() {
+        Set<String> out = new java.util.HashSet<>();
+        for (List<Held> list : held.values()) for (Held h : list) out.add(h.client);
+        return out;
+    }
+
+    /** Takes what changed since the last call (a primary sends it to its secondaries, in order). */
+    public synchronized Changes drain() {
+        List<String> keys = new ArrayList<>(changed);
+        List<List<HeldLock>> now = new ArrayList<>();
+        for (String k : keys) now.add(toProto(held.getOrDefault(k, List.of())));
+        List<CompletableFuture<FileReply>> answer = new ArrayList<>(granted);
+        changed.clear();
+        granted.clear();
+        return new Changes(keys, now, answer);
+    }
+
+    /** The whole table, to send to a secondary whose link turned live; pathOf names each key's file. */
+    public synchronized LockSync snapshot(Function<String, String> pathOf) {
+        LockSync.Builder b = LockSync.newBuilder().setReset(true);
+        for (Map.Entry<String, List<Held>> e : held.entrySet()) {
+            b.addFiles(LockedFile.newBuilder().setPath(pathOf.apply(e.getKey())).addAllHeld(toProto(e.getValue())));
+        }
+        return b.build();
+    }
+
+    /** The name the file of key had at the last request on it here, or null. */
+    public synchronized String nameOf(String key) {
+        return names.get(key);
+    }
+
+    /** A secondary applies the primary's change; keyOf gives this brick's key of a file by its name. */
+    public synchronized void apply(LockSync sync, Function<String, String> keyOf) {
+        if (sync.getReset()) {
+            held.clear();
+            names.clear();
+        }
+        for (LockedFile f : sync.getFilesList()) {
+            String key = keyOf.apply(f.getPath());
+            names.put(key, f.getPath());
+            if (f.getHeldCount() == 0) {
+                held.remove(key);
+                continue;
+            }
+            List<Held> list = new ArrayList<>();
+            for (HeldLock h : f.getHeldList()) {
+                list.add(new Held(h.getClient(), h.getOwner(), h.getPid(), h.getWrite(), h.getStart(), h.getEnd(), h.getFlock()));
+            }
+            held.put(key, list);
+        }
+        changed.clear(); // a secondary sends nothing; as primary later, it starts from this table
+    }
+
+    private static List<HeldLock> toProto(List<Held> list) {
+        List<HeldLock> out = new ArrayList<>(list.size());
+        for (Held h : list) {
+            out.add(HeldLock.newBuilder().setClient(h.client).setOwner(h.owner).setPid(h.pid).setWrite(h.write)
+                    .setStart(h.start).setEnd(h.end).setFlock(h.flock).build());
+        }
+        return out;
+    }
+
+    /**
+     * This brick stops being the primary: requests waiting for a lock fail (their clients ask the
+     * next primary); the locks stay, as the next primary holds them too.
+     */
+    public synchronized void primaryChanged() {
         for (List<Waiter> ws : waiting.values()) {
             for (Waiter w : ws) w.reply.complete(FileOps.error(Errno.EIO, "the primary changed"));
         }
+        for (CompletableFuture<FileReply> f : granted) f.complete(FileOps.error(Errno.EIO, "the primary changed"));
         waiting.clear();
-        held.clear();
+        granted.clear();
+        changed.clear();
     }
 }

@@ -133,13 +133,25 @@ final class OpenFiles {
                 bind(client, fh, path);
                 b = bound.get(new Key(client, fh));
             }
-            if (b != null) return "ino:" + b.ino;
+            if (b != null) return LockTable.INO_KEY + b.ino;
         }
-        try {
-            return "ino:" + store.getattr(path).getIno();
-        } catch (FsError e) {
-            return "path:" + FileOps.normalize(path);
+        return LockTable.keyOf(store, path);
+    }
+
+    /** The name (relative to the brick) the file of a lock key has now, if a handle is kept for it; else null. */
+    String pathOfLock(String key) {
+        if (!key.startsWith(LockTable.INO_KEY)) return null;
+        java.util.List<Key> keys;
+        synchronized (this) {
+            java.util.Set<Key> s = byIno.get(Long.parseLong(key.substring(LockTable.INO_KEY.length())));
+            if (s == null) return null;
+            keys = new java.util.ArrayList<>(s);
         }
+        for (Key k : keys) {
+            String now = pathOf(k.client(), k.fh());
+            if (now != null) return now;
+        }
+        return null;
     }
 
     /** A client that holds the file with inode ino open here, or null. */

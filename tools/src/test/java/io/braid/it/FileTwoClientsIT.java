@@ -37,8 +37,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Two clients of one replica 3 file volume, mounted through different servers: what one writes,
  * renames or deletes the other sees, in both directions (m0 has the default attribute and entry
  * caches, m1 none); flock and fcntl locks exclude each other across the two, and stay with their
- * file when the other client renames it or links it under another name; and the locks of a
- * client whose mount process dies are released so the other client can take them.
+ * file when the other client renames it or links it under another name; the locks of a
+ * client whose mount process dies are released so the other client can take them; and the locks
+ * survive the death of the primary's server (those of a client that died with it go a while later).
  */
 @Timeout(240)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -53,8 +54,10 @@ class FileTwoClientsIT {
     static FuseMount m0;
     /** attr-timeout=0,entry-timeout=0: every lookup and getattr goes to the server. */
     static FuseMount m1;
-    /** The client that is killed in the last test. */
+    /** The client that is killed in theLocksOfAKilledClientAreReleased. */
     static FuseMount m2;
+    /** The client that dies with the primary's server in the last test. */
+    static FuseMount m3;
     /** Set once m2 was killed while it held locks and an unlinked open file. */
     static volatile boolean killed;
 
@@ -68,7 +71,7 @@ class FileTwoClientsIT {
     @AfterAll
     static void down() throws Exception {
         try {
-            for (FuseMount m : new FuseMount[] {m2, m0, m1}) {
+            for (FuseMount m : new FuseMount[] {m3, m2, m0, m1}) {
                 try {
                     if (m != null) m.close();
                 } catch (RuntimeException | InterruptedException e) {
@@ -598,5 +601,91 @@ class FileTwoClientsIT {
                     + (Files.exists(kept) ? list(kept) : ""));
         }
         assertFalse(list(m0.dir()).contains(".braid-unlinked"), "the mount lists its own directory");
+    }
+
+    static void killMount(FuseMount m) throws InterruptedException {
+        long pid = m.pid();
+        ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> Exec.run(10, "kill", "-9", String.valueOf(d.pid()))));
+        Exec.Result k = Exec.run(10, "kill", "-9", String.valueOf(pid));
+        assertTrue(k.ok(), k::toString);
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (m.alive() && System.currentTimeMillis() < deadline) Thread.sleep(50);
+        assertFalse(m.alive(), "the mount process outlived kill -9");
+    }
+
+    @Test
+    @Order(9)
+    void locksOutliveThePrimarysServer() throws Exception {
+        Blocks v = new Blocks(c);
+        int p = v.awaitPrimary(VOL, 30_000);
+        int q = (p + 1) % 3;
+        m3 = FuseMount.mount(c.host(q), VOL, c.root().resolve("mnt3"), "");
+        Files.createDirectory(m0.path("failover"));
+        for (String f : List.of("fl", "fc", "gone")) Files.writeString(m0.path("failover/" + f), "x");
+        String holdScript = """
+                fl = os.open('fl', os.O_RDWR)
+                fcntl.flock(fl, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fc = os.open('fc', os.O_RDWR)
+                fcntl.lockf(fc, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 0)
+                print('locked', flush=True)
+                sys.stdin.readline()
+                fcntl.flock(fl, fcntl.LOCK_UN)
+                fcntl.lockf(fc, fcntl.LOCK_UN, 100, 0)
+                print('unlocked', flush=True)
+                sys.stdin.readline()
+                """;
+        String refused = """
+                eq(err(fcntl.flock, os.open('fl', os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB), 'EAGAIN', 'flock on fl ' + when)
+                r = err(fcntl.lockf, os.open('fc', os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 50)
+                check(r in ('EAGAIN', 'EACCES'), 'fcntl lock on fc 50-59 ' + when + ': ' + r)
+                """;
+        boolean serverDown = false;
+        try (Py.Bg a = Py.Bg.python(m0.path("failover"), holdScript);
+                Py.Bg dying = Py.Bg.python(m3.path("failover"), """
+                        g = os.open('gone', os.O_RDWR)
+                        fcntl.flock(g, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        print('locked', flush=True)
+                        sys.stdin.readline()
+                        """)) {
+            a.expect("locked", 30);
+            dying.expect("locked", 30);
+            Py.ok(m1.path("failover"), "when = 'while A holds it'\n" + refused);
+
+            // the primary's server dies, and with it a client that held a lock (its sessions with the
+            // other servers end while neither is primary yet)
+            c.server(p).kill();
+            serverDown = true;
+            killMount(m3);
+            int next = v.awaitPrimary(VOL, 60_000, p);
+            System.out.printf("primary moved from server %d to %d%n", p, next);
+            Py.ok(m1.path("failover"), "when = 'after the failover, A holding it'\n" + refused);
+
+            // the dead client's lock goes once it has had no session with the new primary for a while;
+            // the live one's stays all that time
+            long t0 = System.currentTimeMillis();
+            String out = Py.ok(m1.path("failover"), """
+                    g = os.open('gone', os.O_RDWR)
+                    t0 = time.time()
+                    while err(fcntl.flock, g, fcntl.LOCK_EX | fcntl.LOCK_NB) != 'OK':
+                        check(time.time() - t0 < 90, 'the dead client still holds gone after 90 s')
+                        time.sleep(0.2)
+                    print('%.1f' % (time.time() - t0))
+                    """);
+            System.out.printf("the dead client's lock went after %s s%n", out.strip());
+            assertTrue(System.currentTimeMillis() - t0 >= 5_000, "the dead client's lock went at once: " + out);
+            Py.ok(m1.path("failover"), "when = 'after the dead client lost its lock, A holding it'\n" + refused);
+
+            a.send("");
+            a.expect("unlocked", 30);
+            Py.ok(m1.path("failover"), """
+                    eq(err(fcntl.flock, os.open('fl', os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB), 'OK', 'flock on fl once A unlocked')
+                    eq(err(fcntl.lockf, os.open('fc', os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0), 'OK', 'fcntl lock on fc once A unlocked')
+                    """);
+            a.send("");
+            assertEquals(0, a.await(30), a::output);
+        } finally {
+            if (serverDown) c.server(p).start();
+        }
+        v.awaitAllUpToDate(VOL, 120_000);
     }
 }
