@@ -126,7 +126,7 @@ final class Sessions implements AutoCloseable {
             }
             long livedMs = (System.nanoTime() - started) / 1_000_000;
             if (livedMs >= 1000 || heard) {
-                LOG.warn("{}: session with {} ended after {} ms ({}); locks held there are released",
+                LOG.warn("{}: session with {} ended after {} ms ({}); the locks held on the sets it is primary of are released",
                         volume, address, livedMs, LayoutSource.describe(status));
                 // The layout may have moved away from this server: look again.
                 layoutChanged.run();

@@ -242,14 +242,15 @@ public final class LockTable {
     }
 
     /**
-     * This brick stops being the primary: requests waiting for a lock fail (their clients ask the
-     * next primary); the locks stay, as the next primary holds them too.
+     * This brick stops being the primary: requests waiting for a lock, and those granted but not
+     * yet answered, are answered "not primary", so their clients ask the next primary again (which
+     * grants an owner the lock it already holds); the locks stay, as the next primary holds them too.
      */
     public synchronized void primaryChanged() {
         for (List<Waiter> ws : waiting.values()) {
-            for (Waiter w : ws) w.reply.complete(FileOps.error(Errno.EIO, "the primary changed"));
+            for (Waiter w : ws) w.reply.completeExceptionally(new FilePrimary.NotPrimaryException());
         }
-        for (CompletableFuture<FileReply> f : granted) f.complete(FileOps.error(Errno.EIO, "the primary changed"));
+        for (CompletableFuture<FileReply> f : granted) f.completeExceptionally(new FilePrimary.NotPrimaryException());
         waiting.clear();
         granted.clear();
         changed.clear();

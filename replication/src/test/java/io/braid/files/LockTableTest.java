@@ -94,4 +94,17 @@ class LockTableTest {
         assertEquals(Set.of("b"), stale.clients(), "the whole table replaced what the secondary had");
         assertEquals("/g", stale.nameOf("s2"));
     }
+
+    @Test
+    void aPrimaryThatStepsDownSendsItsWaitersToTheNextAndKeepsTheLocks() {
+        LockTable t = new LockTable();
+        t.lock("k", "a", lock("/f", Lock.Cmd.SETLK, Lock.Type.WRLCK, 1)).join();
+        CompletableFuture<FileReply> waiter = t.lock("k", "b", lock("/f", Lock.Cmd.SETLKW, Lock.Type.WRLCK, 2));
+        t.primaryChanged();
+        java.util.concurrent.CompletionException e =
+                org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class, waiter::join);
+        assertTrue(e.getCause() instanceof FilePrimary.NotPrimaryException, "the client asks the next primary: " + e);
+        assertEquals(Set.of("a"), t.clients());
+        assertTrue(t.drain().isEmpty());
+    }
 }
