@@ -3,10 +3,13 @@ package io.braid.files;
 import io.braid.proto.file.Attr;
 import io.braid.proto.file.FileReply;
 import io.braid.proto.file.FileRequest;
+import io.braid.proto.file.Lock;
 import io.braid.proto.file.Setattr;
 import io.braid.proto.file.Utimens;
 import io.braid.proto.filerep.DirtyEntry;
 import io.braid.proto.filerep.FileOp;
+import io.braid.proto.filerep.LockSync;
+import io.braid.proto.filerep.LockedFile;
 import io.braid.proto.filerep.TimeFix;
 import io.braid.replication.SetView;
 import java.io.IOException;
@@ -106,7 +109,7 @@ public final class FilePrimary implements AutoCloseable {
      * made to the lock table is on every live secondary; a request that waits is answered when a
      * later change grants it, once that is.
      */
-    public CompletableFuture<FileReply> lock(String key, String path, String client, io.braid.proto.file.Lock req) {
+    public CompletableFuture<FileReply> lock(String key, String path, String client, Lock req) {
         CompletableFuture<FileReply> reply = locks().lock(key, client, req.toBuilder().setPath(path).build());
         CompletableFuture<Void> synced = syncLocks();
         return reply.isDone() ? synced.thenCompose(x -> reply) : reply;
@@ -130,9 +133,9 @@ public final class FilePrimary implements AutoCloseable {
         try {
             ch = locks().drain();
             if (!ch.keys().isEmpty() && !closed) {
-                io.braid.proto.filerep.LockSync.Builder b = io.braid.proto.filerep.LockSync.newBuilder();
+                LockSync.Builder b = LockSync.newBuilder();
                 for (int i = 0; i < ch.keys().size(); i++) {
-                    b.addFiles(io.braid.proto.filerep.LockedFile.newBuilder().setPath(pathOfLock(ch.keys().get(i)))
+                    b.addFiles(LockedFile.newBuilder().setPath(pathOfLock(ch.keys().get(i)))
                             .addAllHeld(ch.held().get(i)));
                 }
                 FileOp op = FileOp.newBuilder().setSeq(++seq).setLocks(b).build();
