@@ -13,15 +13,18 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The lifecycle of GlusterFS's tests/basic/volume.t, for file and block volumes. */
 @Timeout(300)
+@ExtendWith(KeepLogsOnFailure.class)
 class VolumeLifecycleIT {
     static BraidCluster c;
 
     @BeforeAll
     static void up() throws Exception {
         c = BraidCluster.startPool(3);
+        KeepLogsOnFailure.watch(VolumeLifecycleIT.class, c);
     }
 
     @AfterAll

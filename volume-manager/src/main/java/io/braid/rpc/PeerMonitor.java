@@ -28,6 +28,8 @@ public final class PeerMonitor implements AutoCloseable {
     private final PoolGroup pool;
     private final PeerClients clients;
     private final Map<String, Boolean> connected = new ConcurrentHashMap<>();
+    /** Why each member last failed to answer a command's hello (for the command's error). */
+    private final Map<String, String> whyNot = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "peer-monitor");
         t.setDaemon(true);
@@ -96,15 +98,28 @@ public final class PeerMonitor implements AutoCloseable {
     public boolean isReachable(PeerRecord p) {
         if (isConnected(p.getUuid())) return true;
         try {
+            long t0 = System.nanoTime();
             HelloReply r = clients.peer(p.getAddress(), ASK_MS)
                     .hello(HelloRequest.newBuilder().setFromUuid(selfUuid).build());
             boolean up = r.getUuid().equals(p.getUuid());
+            if (!up) whyNot.put(p.getUuid(), p.getAddress() + " answers as " + r.getUuid());
+            LOG.info("{}: {} asked again after a missed hello: {} in {} ms", pool.memberName(), p.getHostname(),
+                    up ? "answers" : "answers as another member", (System.nanoTime() - t0) / 1_000_000);
             mark(p, up);
             return up;
         } catch (RuntimeException e) {
+            String why = e instanceof io.grpc.StatusRuntimeException s ? s.getStatus().getCode() + ": "
+                    + s.getStatus().getDescription() : e.toString();
+            whyNot.put(p.getUuid(), why);
+            LOG.warn("{}: {} does not answer: {}", pool.memberName(), p.getHostname(), why);
             mark(p, false);
             return false;
         }
+    }
+
+    /** Why the member did not answer the last command that asked it, or "". */
+    public String whyNot(PeerRecord p) {
+        return whyNot.getOrDefault(p.getUuid(), "");
     }
 
     /** How many members, this one included, answer now; unknown ones are asked in parallel. */

@@ -68,7 +68,8 @@ public final class VolumeCommands {
         VolumeRecord v = VolumePlanner.plan(req, s, PoolCommands::canonical);
         for (PeerRecord host : hostsOf(s, v)) {
             if (!monitor.isReachable(host)) {
-                throw BraidException.conflict("Host %s is not connected", host.getHostname());
+                String why = monitor.whyNot(host);
+                throw BraidException.conflict("Host %s is not connected%s", host.getHostname(), why.isEmpty() ? "" : " (" + why + ")");
             }
         }
         for (BrickRecord b : v.getBricksList()) {
@@ -160,7 +161,8 @@ public final class VolumeCommands {
     private static BraidException fromPeer(String host, StatusRuntimeException e) {
         String d = e.getStatus().getDescription();
         return switch (e.getStatus().getCode()) {
-            case UNAVAILABLE, DEADLINE_EXCEEDED -> BraidException.conflict("Host %s is not connected", host);
+            case UNAVAILABLE, DEADLINE_EXCEEDED -> BraidException.conflict("Host %s is not connected (%s: %s)", host,
+                    e.getStatus().getCode(), d);
             default -> BraidException.conflict("%s", d == null ? e.getStatus().getCode().toString() : d);
         };
     }
