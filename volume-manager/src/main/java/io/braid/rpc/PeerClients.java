@@ -4,6 +4,7 @@ import io.braid.proto.peer.PeerServiceGrpc;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +18,25 @@ public final class PeerClients implements AutoCloseable {
     /** The event loops data channels run on (shared with the NBD server); null: gRPC's own. */
     public void dataLoops(io.netty.channel.EventLoopGroup group) {
         this.dataLoops = group;
+    }
+
+    /**
+     * gRPC's own retries for the control calls that change nothing or may run twice: one that
+     * fails UNAVAILABLE (a connection reset or closed under it) is sent again, twice at most,
+     * within its deadline, instead of making a command report a live member "not connected".
+     */
+    private static final Map<String, ?> RETRIES = Map.of("methodConfig", List.of(Map.of(
+            "name", List.of(method("Hello"), method("CheckBrick"), method("PrepareBrick"), method("SyncBricks"),
+                    method("BrickStatus")),
+            "retryPolicy", Map.of(
+                    "maxAttempts", 3.0,
+                    "initialBackoff", "0.2s",
+                    "maxBackoff", "1s",
+                    "backoffMultiplier", 2.0,
+                    "retryableStatusCodes", List.of("UNAVAILABLE")))));
+
+    private static Map<String, String> method(String name) {
+        return Map.of("service", "braid.peer.PeerService", "method", name);
     }
 
     /** A stub for the member at canonical "ip:port", with the given deadline. */
@@ -40,6 +60,8 @@ public final class PeerClients implements AutoCloseable {
                 .usePlaintext()
                 .maxInboundMessageSize(64 << 20) // forwarded NBD reads of up to 32 MiB
                 .keepAliveWithoutCalls(false)
+                .defaultServiceConfig(RETRIES)
+                .enableRetry()
                 .build());
         if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) ch.resetConnectBackoff();
         return ch;
