@@ -105,12 +105,12 @@ public final class FilePrimary implements AutoCloseable {
     }
 
     /**
-     * A lock request on the file named by key (path: its name now), answered once the change it
-     * made to the lock table is on every live secondary; a request that waits is answered when a
-     * later change grants it, once that is.
+     * A lock request on the file named by key, answered once the change it made to the lock table
+     * is on every live secondary; a request that waits is answered when a later change grants it,
+     * once that is.
      */
-    public CompletableFuture<FileReply> lock(String key, String path, String client, Lock req) {
-        CompletableFuture<FileReply> reply = locks().lock(key, client, req.toBuilder().setPath(path).build());
+    public CompletableFuture<FileReply> lock(String key, String client, Lock req) {
+        CompletableFuture<FileReply> reply = locks().lock(key, client, req);
         CompletableFuture<Void> synced = syncLocks();
         return reply.isDone() ? synced.thenCompose(x -> reply) : reply;
     }
@@ -127,16 +127,16 @@ public final class FilePrimary implements AutoCloseable {
      * a link that turns live again gets the whole table).
      */
     private CompletableFuture<Void> syncLocks() {
+        if (!locks().hasChanges()) return CompletableFuture.completedFuture(null); // a test, a refusal: no order taken
         List<CompletableFuture<Void>> acks = new ArrayList<>();
         LockTable.Changes ch;
         order.lock();
         try {
-            ch = locks().drain();
+            ch = locks().drain(this::currentPathOfLock);
             if (!ch.keys().isEmpty() && !closed) {
                 LockSync.Builder b = LockSync.newBuilder();
                 for (int i = 0; i < ch.keys().size(); i++) {
-                    b.addFiles(LockedFile.newBuilder().setPath(pathOfLock(ch.keys().get(i)))
-                            .addAllHeld(ch.held().get(i)));
+                    b.addFiles(LockedFile.newBuilder().setPath(ch.paths().get(i)).addAllHeld(ch.held().get(i)));
                 }
                 FileOp op = FileOp.newBuilder().setSeq(++seq).setLocks(b).build();
                 for (FileLink l : links) {
@@ -160,18 +160,16 @@ public final class FilePrimary implements AutoCloseable {
     /** Sends the whole lock table to a link that just turned live. Under order. */
     void sendLocks(FileLink l) {
         try {
-            l.send(FileOp.newBuilder().setSeq(++seq).setLocks(locks().snapshot(this::pathOfLock)).build(), List.of());
+            l.send(FileOp.newBuilder().setSeq(++seq).setLocks(locks().snapshot(this::currentPathOfLock)).build(), List.of());
         } catch (IOException e) {
             LOG.debug("{}: locks not sent to {}: {}", view.volume(), l.brick(), e.getMessage());
         }
     }
 
-    /** The name the file of a lock key has now: through a handle kept for it, else as last named. */
-    private String pathOfLock(String key) {
+    /** The name the file of a lock key has now, through a handle kept for it; null if none is. */
+    private String currentPathOfLock(String key) {
         String now = openFiles.pathOfLock(key);
-        if (now != null) return "/" + now;
-        String named = locks().nameOf(key);
-        return named != null ? named : key.startsWith(LockTable.PATH_KEY) ? "/" + key.substring(LockTable.PATH_KEY.length()) : "";
+        return now == null ? null : "/" + now;
     }
 
     /** The files clients have open through this primary. */

@@ -164,9 +164,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                 Lock l = req.getLock();
                 String key = p.openFiles().lockKey(req.getClient(), req.getFh(), l.getPath(),
                         l.getCmd() != Lock.Cmd.GETLK && l.getType() != Lock.Type.UNLCK);
-                String now = req.getFh() == 0 ? null : p.openFiles().pathOf(req.getClient(), req.getFh());
-                return p.lock(key, now == null ? l.getPath() : "/" + now, req.getClient(), l)
-                        .whenComplete((rep, e) -> finish(out, rep, e));
+                return p.lock(key, req.getClient(), l).whenComplete((rep, e) -> finish(out, rep, e));
             } else if (FileOps.isMutation(req)) {
                 FileRequest q = req;
                 return p.mutate(req).whenComplete((rep, e) -> {

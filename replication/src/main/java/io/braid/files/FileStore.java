@@ -25,10 +25,10 @@ import io.braid.proto.file.Attr;
 import io.braid.proto.file.DirEntry;
 import io.braid.proto.file.Setattr;
 import io.braid.proto.file.StatfsReply;
+import java.io.IOException;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -78,7 +78,7 @@ public final class FileStore implements AutoCloseable {
     private static String realPath(Path dir) {
         try {
             return dir.toRealPath().toString();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return dir.toAbsolutePath().toString();
         }
     }

@@ -46,14 +46,21 @@ public final class LockTable {
 
     private final Map<String, List<Held>> held = new HashMap<>();
     private final Map<String, List<Waiter>> waiting = new HashMap<>();
-    /** The name each key's file had at the last request on it here (what a secondary finds it by, failing better). */
+    /**
+     * The name each key's file had at the last request that holds or waits on it (what a secondary
+     * finds it by when no open handle names it better); forgotten once the key is idle and sent.
+     */
     private final Map<String, String> names = new HashMap<>();
     /** Keys whose locks changed since the last {@link #drain}, and the waiters granted meanwhile. */
     private final Set<String> changed = new LinkedHashSet<>();
     private final List<CompletableFuture<FileReply>> granted = new ArrayList<>();
 
-    /** What changed since the last drain: the files to send, and the waiters to answer once they are replicated. */
-    public record Changes(List<String> keys, List<List<HeldLock>> held, List<CompletableFuture<FileReply>> granted) {
+    /**
+     * What changed since the last drain: the files (by key, and by the name to send) with their
+     * locks now, and the waiters to answer once that is replicated.
+     */
+    public record Changes(List<String> keys, List<String> paths, List<List<HeldLock>> held,
+                          List<CompletableFuture<FileReply>> granted) {
         public boolean isEmpty() {
             return keys.isEmpty() && granted.isEmpty();
         }
@@ -74,7 +81,6 @@ public final class LockTable {
 
     /** Handles one lock request on the file named by key; SETLKW completes when the lock is granted. */
     public synchronized CompletableFuture<FileReply> lock(String key, String client, Lock req) {
-        names.put(key, req.getPath());
         if (req.getStart() < 0 || req.getLength() < 0) {
             return CompletableFuture.completedFuture(FileOps.error(Errno.EINVAL, "negative lock range"));
         }
@@ -102,6 +108,7 @@ public final class LockTable {
             return CompletableFuture.completedFuture(FileOps.error(Errno.EAGAIN, "lock held by another owner"));
         }
         CompletableFuture<FileReply> f = new CompletableFuture<>();
+        names.put(key, req.getPath());
         waiting.computeIfAbsent(key, k -> new ArrayList<>()).add(new Waiter(client, req, f));
         return f;
     }
@@ -124,6 +131,7 @@ public final class LockTable {
         long e = req.getFlock() ? Long.MAX_VALUE : endOf(req);
         remove(key, client, req.getOwner(), s, e, req.getFlock());
         changed.add(key);
+        names.put(key, req.getPath());
         held.computeIfAbsent(key, k -> new ArrayList<>())
                 .add(new Held(client, req.getOwner(), req.getPid(), req.getType() == Lock.Type.WRLCK, s, e, req.getFlock()));
     }
@@ -160,6 +168,11 @@ public final class LockTable {
             }
         }
         if (ws.isEmpty()) waiting.remove(key);
+        if (!changed.contains(key)) forgetIfIdle(key); // a change keeps its name until drained
+    }
+
+    private void forgetIfIdle(String key) {
+        if (!held.containsKey(key) && !waiting.containsKey(key)) names.remove(key);
     }
 
     /** Drops every lock and wait of a client whose session ended. */
@@ -185,24 +198,47 @@ public final class LockTable {
         return out;
     }
 
-    /** Takes what changed since the last call (a primary sends it to its secondaries, in order). */
-    public synchronized Changes drain() {
+    /** Whether something changed since the last drain (a request that changed nothing sends nothing). */
+    public synchronized boolean hasChanges() {
+        return !changed.isEmpty() || !granted.isEmpty();
+    }
+
+    /** {@link #drain(Function)} when no open handle names any file better. */
+    public Changes drain() {
+        return drain(k -> null);
+    }
+
+    /**
+     * Takes what changed since the last call (a primary sends it to its secondaries, in order);
+     * current gives the name a key's file has now, if it knows it (else: its last requested name).
+     */
+    public synchronized Changes drain(Function<String, String> current) {
         List<String> keys = new ArrayList<>(changed);
+        List<String> paths = new ArrayList<>();
         List<List<HeldLock>> now = new ArrayList<>();
-        for (String k : keys) now.add(toProto(held.getOrDefault(k, List.of())));
+        for (String k : keys) {
+            paths.add(pathOf(k, current));
+            now.add(toProto(held.getOrDefault(k, List.of())));
+            forgetIfIdle(k);
+        }
         List<CompletableFuture<FileReply>> answer = new ArrayList<>(granted);
         changed.clear();
         granted.clear();
-        return new Changes(keys, now, answer);
+        return new Changes(keys, paths, now, answer);
     }
 
-    /** The whole table, to send to a secondary whose link turned live; pathOf names each key's file. */
-    public synchronized LockSync snapshot(Function<String, String> pathOf) {
+    /** The whole table, to send to a secondary whose link turned live; current as for {@link #drain(Function)}. */
+    public synchronized LockSync snapshot(Function<String, String> current) {
         LockSync.Builder b = LockSync.newBuilder().setReset(true);
         for (Map.Entry<String, List<Held>> e : held.entrySet()) {
-            b.addFiles(LockedFile.newBuilder().setPath(pathOf.apply(e.getKey())).addAllHeld(toProto(e.getValue())));
+            b.addFiles(LockedFile.newBuilder().setPath(pathOf(e.getKey(), current)).addAllHeld(toProto(e.getValue())));
         }
         return b.build();
+    }
+
+    private String pathOf(String key, Function<String, String> current) {
+        String now = current.apply(key);
+        return now != null ? now : names.getOrDefault(key, "");
     }
 
     /** The name the file of key had at the last request on it here, or null. */
@@ -218,11 +254,12 @@ public final class LockTable {
         }
         for (LockedFile f : sync.getFilesList()) {
             String key = keyOf.apply(f.getPath());
-            names.put(key, f.getPath());
             if (f.getHeldCount() == 0) {
                 held.remove(key);
+                names.remove(key);
                 continue;
             }
+            names.put(key, f.getPath());
             List<Held> list = new ArrayList<>();
             for (HeldLock h : f.getHeldList()) {
                 list.add(new Held(h.getClient(), h.getOwner(), h.getPid(), h.getWrite(), h.getStart(), h.getEnd(), h.getFlock()));

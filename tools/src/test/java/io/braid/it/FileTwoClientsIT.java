@@ -553,13 +553,7 @@ class FileTwoClientsIT {
                     check(r in ('EAGAIN', 'EACCES'), 'fcntl lock while the other client holds it: ' + r)
                     eq(err(fcntl.flock, os.open('flock', os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB), 'EAGAIN', 'flock while the other client holds it')
                     """);
-            long pid = m2.pid();
-            ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> Exec.run(10, "kill", "-9", String.valueOf(d.pid()))));
-            Exec.Result k = Exec.run(10, "kill", "-9", String.valueOf(pid));
-            assertTrue(k.ok(), k::toString);
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (m2.alive() && System.currentTimeMillis() < deadline) Thread.sleep(50);
-            assertFalse(m2.alive(), "the mount process outlived kill -9");
+            killMount(m2);
             String out = Py.ok(m0.path("dead"), """
                     f1 = os.open('fcntl', os.O_RDWR)
                     f2 = os.open('flock', os.O_RDONLY)

@@ -102,7 +102,8 @@ public final class PeerMonitor implements AutoCloseable {
             HelloReply r = clients.peer(p.getAddress(), ASK_MS)
                     .hello(HelloRequest.newBuilder().setFromUuid(selfUuid).build());
             boolean up = r.getUuid().equals(p.getUuid());
-            if (!up) whyNot.put(p.getUuid(), p.getAddress() + " answers as " + r.getUuid());
+            if (up) whyNot.remove(p.getUuid());
+            else whyNot.put(p.getUuid(), p.getAddress() + " answers as " + r.getUuid());
             LOG.info("{}: {} asked again after a missed hello: {} in {} ms", pool.memberName(), p.getHostname(),
                     up ? "answers" : "answers as another member", (System.nanoTime() - t0) / 1_000_000);
             mark(p, up);
