@@ -452,7 +452,10 @@ fio_error() { # side, name: fio's error code in its JSON, or the exit message
 # operations (a cold JVM ran the small-file phases at a quarter to half their warm speed, and
 # its first 512 MiB sequential write at half the speed of the next: 1 GiB warms that path).
 # Braid's creates kept getting faster over the first 10,000 files (265/s after 4,000, 450/s
-# after 10,000, 650-700/s after 20,000): hence 5 rounds. The I/O paths are warmed first and
+# after 10,000, 650-700/s after 20,000): hence 5 rounds. Its write+fsync path went from 111 to
+# about 400-550 IOPS over its first 80 s (10 s windows from a fresh start: 111, 197, 304, 402,
+# 382, 392, 422, 548), so the warm-up starts with 30 s of 4k random I/O with an fsync after every
+# write, which the measured run (15 s) alone would spend mostly compiling. The I/O paths are warmed first and
 # the small files last, with one tar extract when that workload runs: a first 1 GiB write right
 # before the small files left the JIT busy recompiling, and the measured creates then ran at
 # 400/s instead of 540/s (the last warm-up round's).
@@ -461,8 +464,8 @@ warmup_rounds=5
 wl_warmup() {
   local side="$1" mnt="$2" i
   mkdir -p "$mnt/fio"
-  bounded 60 fio --name=warm --directory="$mnt/fio" --filename=warm.dat --ioengine=psync --fallocate=none \
-    --rw=randrw --bs=4k --size=16M --fsync=16 --time_based --runtime=5 >/dev/null 2>&1 || true
+  bounded 90 fio --name=warm --directory="$mnt/fio" --filename=warm.dat --ioengine=psync --fallocate=none \
+    --rw=randrw --bs=4k --size=16M --fsync=1 --time_based --runtime=30 >/dev/null 2>&1 || true
   bounded 60 fio --name=warm --directory="$mnt/fio" --filename=warm.dat --ioengine=psync --fallocate=none \
     --rw=write --bs=1M --size=1G --end_fsync=1 >/dev/null 2>&1 || true
   rm -f "$mnt/fio/warm.dat"
@@ -476,7 +479,7 @@ wl_warmup() {
     bounded "$tar_limit" tar -xf "$work/small.tar" -C "$mnt/warmup" >/dev/null 2>&1 || true
     bounded 120 rm -rf "$mnt/warmup" || true
   fi
-  log "  warm-up done (5 s of 4k random I/O, 1 GiB sequential, $warmup_rounds x $small_files small files$([ -f "$work/small.tar" ] && echo ", one tar extract"); not measured)"
+  log "  warm-up done (30 s of 4k random I/O with fsync, 1 GiB sequential, $warmup_rounds x $small_files small files$([ -f "$work/small.tar" ] && echo ", one tar extract"); not measured)"
 }
 wl_smallfile() {
   local side="$1" mnt="$2" rc=0
