@@ -32,11 +32,13 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
     public static final String UNLINKED_DIR = ".braid-unlinked";
     static final int ORPHAN_GRACE_SECONDS = 10;
     /**
-     * How long a client that holds locks on a primary here may have no session with this server
-     * before they go: after a failover the new primary holds the locks of clients that may have
-     * died with the old one (a live mount keeps a session with every server of the pool).
+     * How long, in multiples of the volume's {@code network.ping-timeout}, a client that holds
+     * locks on a primary here may have no session with this server before they go: after a
+     * failover the new primary holds the locks of clients that may have died with the old one (a
+     * live mount keeps a session with every server of the pool, and tries again every second).
+     * 15 s at the default ping-timeout of 5 s.
      */
-    static final int LOCK_GRACE_SECONDS = 15;
+    static final int LOCK_GRACE_PINGS = 3;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileService.class);
 
     private final FileRegistry registry;
@@ -57,7 +59,7 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         sweeper.scheduleWithFixedDelay(this::expireLocks, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
     }
 
-    /** Releases the locks of clients that have had no session here for {@link #LOCK_GRACE_SECONDS}. */
+    /** Releases the locks of clients that have had no session here for {@link #LOCK_GRACE_PINGS} ping timeouts. */
     private void expireLocks() {
         try {
             long now = System.nanoTime();
@@ -69,9 +71,10 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
                     if (clients.containsKey(client)) continue;
                     seen.add(client);
                     long since = sessionless.computeIfAbsent(client, k -> now);
-                    if (now - since >= java.util.concurrent.TimeUnit.SECONDS.toNanos(LOCK_GRACE_SECONDS)) {
+                    long grace = (long) LOCK_GRACE_PINGS * p.view().options().pingTimeoutSeconds();
+                    if (now - since >= java.util.concurrent.TimeUnit.SECONDS.toNanos(grace)) {
                         LOG.info("{}: client {} has had no session here for {} s: its locks go", p.view().volume(), client,
-                                LOCK_GRACE_SECONDS);
+                                grace);
                         p.releaseLocks(client);
                     }
                 }
