@@ -15,7 +15,10 @@
 # warm-up (--no-warmup skips it). A side that cannot be set up (e.g. "Braid: mount failed: ...")
 # is reported and the other side still runs. Everything it starts is stopped by PID (or found by
 # its command line, which names the temp directory), its mounts unmounted, and the temp directory
-# removed, when it exits (also on failure or Ctrl-C). See stress-tests/README.md.
+# removed, when it exits (also on failure or Ctrl-C). Before each side's half it measures the
+# disk's ceiling for the seqwrite and randwrite-fsync workloads (three fresh brick file systems
+# written directly), and a second table gives each side's figure as a share of it. See
+# stress-tests/README.md.
 #
 # Each brick (of either system) is a fresh ext4 file system of its own (4 GiB, with its journal,
 # as on a storage server; GlusterFS asks for a dedicated file system per brick), on a loop device
@@ -383,6 +386,53 @@ if bad:
 phase("unlink_ops", os.unlink, made)
 PY
 
+cat >"$work/ceiling.py" <<'PY'
+# ceiling.py DIR1 DIR2 DIR3 SECONDS: what this machine's disk allows a replica-3 4 KiB write+fsync
+# with no file system software in between: each operation writes 4 KiB at a random offset of one
+# 64 MiB file in each of the three directories and fsyncs the three in parallel (one thread per
+# directory), and the next starts when all three are done, as a replicated write must wait for
+# its slowest copy. Prints "IOPS<TAB>mean ... ms".
+import os, random, sys, threading, time
+dirs, secs = sys.argv[1:4], float(sys.argv[4])
+fds = []
+for d in dirs:
+    fd = os.open(os.path.join(d, "ceiling.dat"), os.O_RDWR | os.O_CREAT, 0o644)
+    os.posix_fallocate(fd, 0, 64 << 20)
+    os.fsync(fd)
+    fds.append(fd)
+data = os.urandom(4096)
+offset = [0]
+start = [threading.Semaphore(0) for _ in fds]
+done = threading.Semaphore(0)
+stop = [False]
+def copy(i):
+    while True:
+        start[i].acquire()
+        if stop[0]:
+            return
+        os.pwrite(fds[i], data, offset[0])
+        os.fsync(fds[i])
+        done.release()
+for i in range(len(fds)):
+    threading.Thread(target=copy, args=(i,), daemon=True).start()
+n, total, end = 0, 0.0, time.monotonic() + secs
+while time.monotonic() < end:
+    offset[0] = random.randrange(16384) * 4096
+    t = time.perf_counter()
+    for s in start:
+        s.release()
+    for _ in fds:
+        done.acquire()
+    total += time.perf_counter() - t
+    n += 1
+stop[0] = True
+for s in start:
+    s.release()
+for d in dirs:
+    os.unlink(os.path.join(d, "ceiling.dat"))
+print(f"{n / secs:.0f}\tmean write+fsync of three copies {total / n * 1e3:.3f} ms")
+PY
+
 cat >"$work/healwrite.py" <<'PY'
 # healwrite.py DIR SMALL SIZE BIG_MIB: SMALL files of SIZE random bytes, then one file of BIG_MIB
 # MiB of random data, fsync'ed.
@@ -446,6 +496,40 @@ fio_error() { # side, name: fio's error code in its JSON, or the exit message
 }
 
 # ---- the workloads: side, mount point ----
+
+# The disk's ceiling, measured right before each side starts (the disk of this kind of machine
+# drifts a lot within minutes, so each side is set against the disk as it was in its own half):
+# three fresh brick file systems like the bricks', written directly, with no file system software
+# in between. For randwrite-fsync: 4 KiB written and fsynced on all three at once, the next once
+# all three are done (ceiling.py). For seqwrite: the same fio sequential write as the workload's,
+# on all three at once; the slowest copy gives the rate. A replica-3 volume cannot beat either.
+wl_ceiling() { # side
+  local side="$1" d="$work/ceiling" b v ok=1
+  [ -n "${want[randwrite-fsync]:-}${want[seqwrite]:-}" ] || return 0
+  for b in 1 2 3; do make_brick_fs "$d/b$b" || ok=0; done
+  if [ "$ok" = 1 ] && [ -n "${want[randwrite-fsync]:-}" ]; then
+    if v="$(bounded $((runtime + 60)) python3 "$work/ceiling.py" "$d/b1" "$d/b2" "$d/b3" "$runtime")"; then
+      res "$side" ceil_randwrite_iops "${v%%$'\t'*}" "${v#*$'\t'}"
+    fi
+  fi
+  if [ "$ok" = 1 ] && [ -n "${want[seqwrite]:-}" ]; then
+    if bounded $((seq_limit + 120)) fio --rw=write --bs=1M --size="$seq_size" --end_fsync=1 --ioengine=psync \
+        --output-format=json --output="$work/results/$side-ceiling-seq.json" \
+        --name=c1 --directory="$d/b1" --name=c2 --directory="$d/b2" --name=c3 --directory="$d/b3" >/dev/null 2>&1; then
+      v="$(pyq "'%.1f\tslowest of three copies: %d MiB in %.2f s' % ((lambda j: (j['write']['io_bytes'] / j['job_runtime'] * 1000 / 1e6, j['write']['io_bytes'] >> 20, j['job_runtime'] / 1000))(max(d['jobs'], key=lambda j: j['job_runtime'])))" \
+        <"$work/results/$side-ceiling-seq.json")"
+      res "$side" ceil_seq_mbs "${v%%$'\t'*}" "${v#*$'\t'}"
+    fi
+  fi
+  rm -f "$d"/b*/c*.0.0 "$d"/b*/ceiling.dat 2>/dev/null
+  drop_brick_fs "$d/b1" "$d/b2" "$d/b3"
+  for b in 1 2 3; do
+    [ -f "$d/b$b.img" ] && losetup -j "$d/b$b.img" | cut -d: -f1 | while read -r v; do losetup -d "$v" 2>/dev/null; done
+  done
+  rm -f "$d"/b*.img
+  [ "$ok" = 1 ] || log "  no file systems for the disk's ceiling"
+  log "  disk ceiling: $(grep -E '^ceil_' "$work/results/$side.tsv" | cut -f1,2 | tr '\t\n' '= ' || true)"
+}
 
 # The same unmeasured warm-up on both sides before the first workload: servers are long-running
 # daemons, and Braid's are JVMs whose JIT compiles the hot paths only after some thousands of
@@ -846,6 +930,8 @@ run_side() { # side
   label=$([ "$side" = braid ] && echo Braid || echo GlusterFS)
   t0=$SECONDS
   : >"$work/results/$side.tsv"
+  log "$label: the disk's ceiling"
+  wl_ceiling "$side"
   if ! "setup_$side"; then
     echo "$label: ${side_error[$side]:-setup failed}" >&2
     return 0
@@ -957,6 +1043,22 @@ for key, label, unit, higher, goal in rows:
         elif goal and pre == "<":
             mark = "below goal" if r < goal else ""
     print(fmt.format(label, unit, cell(bv, unit), cell(gv, unit), ratio, f">={goal:g}" if goal else "", mark))
+ceil = [(k, label, unit) for k, label, unit in (("randwrite_iops", "4k randwrite fsync=1", "IOPS"),
+                                                 ("seq_mbs", "1 MiB seq write 512 MiB", "MB/s"))
+        if "ceil_" + k in b or "ceil_" + k in g]
+if ceil:
+    print()
+    print("Against the disk's ceiling (three fresh brick file systems written directly, nothing in between,"
+          " measured right before each side's half):")
+    fmt3 = "{:<28} {:>6} {:>10} {:>10} {:>10} {:>10}"
+    print(fmt3.format("workload", "unit", "Braid", "its disk", "GlusterFS", "its disk"))
+    for k, label, unit in ceil:
+        cells = []
+        for d in (b, g):
+            x, _ = num(d.get(k))
+            c, _ = num(d.get("ceil_" + k))
+            cells += [f"{100 * x / c:.0f}%" if x and c else "-", cell(d.get("ceil_" + k), unit)]
+        print(fmt3.format(label, unit, *cells))
 print()
 for side, name, d in (("gluster", "GlusterFS", g), ("braid", "Braid", b)):
     notes = [(k, v) for k, v in d.items() if v[1] or v[0] == "fail"]
