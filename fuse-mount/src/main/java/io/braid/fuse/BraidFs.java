@@ -3,6 +3,7 @@ package io.braid.fuse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
@@ -703,6 +704,25 @@ public final class BraidFs extends FuseStubFS {
             }
             return res;
         });
+    }
+
+    /**
+     * A read that must ask the servers, sent without waiting for its answer (the low-level loop
+     * answers the kernel from the transport's thread when it comes: one thread wake-up less per
+     * read); null when the open file answers it itself ({@link #read} then does).
+     */
+    CompletableFuture<FileReply> readAsync(long size, long offset, FuseFileInfo fi) {
+        OpenFile file = files.get(fi.fh.get());
+        if (file == null || file.content != null) {
+            return null;
+        }
+        String path = file.path;
+        try {
+            return ops.readAsync(path, offset, (int) Math.min(size, Integer.MAX_VALUE), fi.fh.get());
+        } catch (RuntimeException | Error e) {
+            LOG.error("read {}: {}", path, e.toString(), e);
+            return CompletableFuture.completedFuture(FileReply.newBuilder().setErrno(Errno.EIO).build());
+        }
     }
 
     @Override

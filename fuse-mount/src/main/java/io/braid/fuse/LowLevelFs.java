@@ -5,12 +5,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import com.google.protobuf.ByteString;
 
 import io.braid.fuse.FuseLowLevel.Lib;
 import io.braid.proto.file.FileReply;
@@ -381,6 +384,11 @@ final class LowLevelFs {
         }));
         o.read.set((req, ino, size, off, fi) -> serve(req, () -> {
             Scratch s = context(req);
+            CompletableFuture<FileReply> asked = fs.readAsync(size, off, FuseFileInfo.of(fi));
+            if (asked != null) {
+                asked.whenComplete((reply, failed) -> answerRead(req, size, reply, failed));
+                return 0; // answered when the reply comes
+            }
             Pointer buf = size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
             int n = fs.read(null, buf, size, off, FuseFileInfo.of(fi));
             if (n < 0) {
@@ -530,6 +538,30 @@ final class LowLevelFs {
     }
 
     /** Runs work and replies its error, if any; an exception is logged and answered EIO. */
+    /**
+     * Answers a read the servers answered, on the transport's thread that got the reply (each
+     * thread has its own buffer). The request stays valid until it is answered, whichever
+     * thread does it.
+     */
+    private void answerRead(Pointer req, long size, FileReply reply, Throwable failed) {
+        try {
+            if (failed != null || reply.getErrno() != 0) {
+                lib.fuse_reply_err(req, failed != null ? Errno.EIO : reply.getErrno());
+                return;
+            }
+            ByteString data = reply.getData();
+            int n = (int) Math.min(data.size(), size);
+            Pointer buf = n <= BraidFs.MAX_IO ? scratch.get().io : Memory.allocateDirect(runtime, n);
+            if (n > 0) {
+                buf.put(0, data.substring(0, n).toByteArray(), 0, n);
+            }
+            lib.fuse_reply_buf(req, buf, n);
+        } catch (RuntimeException | Error e) {
+            LOG.error("FUSE read failed: {}", e.toString(), e);
+            lib.fuse_reply_err(req, Errno.EIO);
+        }
+    }
+
     private void serve(Pointer req, Work work) {
         int r;
         try {

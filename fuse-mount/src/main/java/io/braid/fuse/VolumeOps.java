@@ -142,8 +142,13 @@ final class VolumeOps {
 
     /** A read through the open file fh (0: by path alone). */
     FileReply read(String path, long offset, int size, long fh) {
+        return readAsync(path, offset, size, fh).join();
+    }
+
+    /** A read of path after its writes in flight; the future always completes normally (see {@link VolumeClient#callAsync}). */
+    CompletableFuture<FileReply> readAsync(String path, long offset, int size, long fh) {
         writes.drain(path);
-        return call(setOf(path), FileRequest.newBuilder().setFh(fh)
+        return client.callAsync(setOf(path), FileRequest.newBuilder().setFh(fh)
                 .setRead(Read.newBuilder().setPath(path).setOffset(offset).setSize(size)));
     }
 
