@@ -537,7 +537,6 @@ final class LowLevelFs {
         int run();
     }
 
-    /** Runs work and replies its error, if any; an exception is logged and answered EIO. */
     /**
      * Answers a read the servers answered, on the transport's thread that got the reply (each
      * thread has its own buffer). The request stays valid until it is answered, whichever
@@ -562,6 +561,7 @@ final class LowLevelFs {
         }
     }
 
+    /** Runs work and replies its error, if any; an exception is logged and answered EIO. */
     private void serve(Pointer req, Work work) {
         int r;
         try {
