@@ -212,7 +212,7 @@ final class FileOps {
                 }
                 case WRITE -> {
                     var c = r.getWrite();
-                    int n = arbiter ? c.getData().size() : s.write(c.getPath(), c.getOffset(), c.getData().asReadOnlyByteBuffer());
+                    int n = arbiter ? c.getData().size() : s.write(c.getPath(), c.getOffset(), c.getData());
                     b.setWritten(n);
                     changes.add(data(c.getPath(), c.getOffset(), c.getOffset() + n));
                     times.add(c.getPath());
