@@ -55,6 +55,7 @@ public final class VolumeClient implements AutoCloseable {
     private final String clientId = UUID.randomUUID().toString();
     private final Timing timing;
     private final ServerChannels channels = new ServerChannels();
+    private final CallStreams streams = new CallStreams(channels);
     private final LayoutSource layouts;
     private final Sessions sessions;
     private final AtomicLong requestIds = new AtomicLong();
@@ -81,6 +82,7 @@ public final class VolumeClient implements AutoCloseable {
         retries.scheduleWithFixedDelay(() -> {
             flushReleased();
             keepSessions();
+            streams.expire();
         }, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -271,6 +273,19 @@ public final class VolumeClient implements AutoCloseable {
             ListenableFuture<FileReply> f;
             try {
                 sessions.ensure(address);
+                if (replicaReadable(request.getOpCase()) && streams.supported(address)) {
+                    // answered at once by the server: one message on the server's stream
+                    streams.call(address, request, timing.callDeadlineMs()).whenComplete((reply, t) -> {
+                        if (t == null) {
+                            result.complete(reply);
+                        } else if (!streams.supported(address)) {
+                            send(layout); // a server without streams: as a unary call
+                        } else {
+                            failed(layout, address, Status.fromThrowable(t));
+                        }
+                    });
+                    return;
+                }
                 FileIoGrpc.FileIoFutureStub stub = FileIoGrpc.newFutureStub(channels.get(address));
                 if (!waits) {
                     stub = stub.withDeadlineAfter(timing.callDeadlineMs(), TimeUnit.MILLISECONDS);
@@ -334,6 +349,7 @@ public final class VolumeClient implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        streams.close();
         sessions.close();
         retries.shutdownNow();
         channels.close();

@@ -56,6 +56,15 @@ final class FakeFileServer implements AutoCloseable {
     /** Calls matching this wait at {@link #gate} before being answered. */
     volatile Predicate<FileRequest> held = r -> false;
     volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
+    /**
+     * Whether the server has the Calls stream (braidd has; off, it answers it UNIMPLEMENTED like
+     * a server from before it). Each request on a stream is served on a thread of its own, so a
+     * held one does not hold those behind it and replies come back out of order.
+     */
+    volatile boolean streams;
+    /** The Calls streams opened to this server. */
+    final AtomicInteger streamsOpened = new AtomicInteger();
+    private final java.util.concurrent.ExecutorService streamCalls = java.util.concurrent.Executors.newCachedThreadPool();
     /** Paths (without leading '/') that answer EIO on open, like a file in split-brain. */
     final Set<String> splitBrain = ConcurrentHashMap.newKeySet();
     private final Server server;
@@ -122,6 +131,7 @@ final class FakeFileServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        streamCalls.shutdownNow();
         stores.forEach(FileStore::close);
     }
 
@@ -174,6 +184,57 @@ final class FakeFileServer implements AutoCloseable {
                 replied.put(key, rep);
             }
             reply(out, rep);
+        }
+
+        @Override
+        public StreamObserver<FileRequest> calls(StreamObserver<FileReply> out) {
+            if (!streams) {
+                return super.calls(out); // UNIMPLEMENTED
+            }
+            streamsOpened.incrementAndGet();
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(FileRequest r) {
+                    streamCalls.execute(() -> call(r, new StreamObserver<>() {
+                        @Override
+                        public void onNext(FileReply rep) {
+                            send(rep.toBuilder().setTag(r.getTag()).build());
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            Status st = Status.fromThrowable(t);
+                            send(FileReply.newBuilder().setTag(r.getTag()).setStatus(st.getCode().value())
+                                    .setMessage(String.valueOf(st.getDescription())).build());
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    }));
+                }
+
+                private void send(FileReply rep) {
+                    synchronized (out) {
+                        try {
+                            out.onNext(rep);
+                        } catch (RuntimeException ignored) {
+                            // cancelled
+                        }
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    synchronized (out) {
+                        out.onCompleted();
+                    }
+                }
+            };
         }
 
         @Override

@@ -122,6 +122,93 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         }
     }
 
+    /**
+     * Many requests on one stream (a mount's reads): each is served as a {@link #call} would be,
+     * and its reply carries its tag; a failure that would end a call is a reply with its status
+     * instead, so the stream goes on. Requests on it are parsed as usual (not in place), so a
+     * mutation that outlives its message is safe here too. The stream ends once the client has
+     * half-closed it and every request on it is answered.
+     */
+    @Override
+    public StreamObserver<FileRequest> calls(StreamObserver<FileReply> out) {
+        ServerCallStreamObserver<FileReply> stream = (ServerCallStreamObserver<FileReply>) out;
+        return new StreamObserver<>() {
+            private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(1);
+
+            @Override
+            public void onNext(FileRequest req) {
+                open.incrementAndGet();
+                serve(req, new Tagged(stream, req.getTag(), this::answered));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                // the client went away: what is still being served answers into a closed stream
+            }
+
+            @Override
+            public void onCompleted() {
+                answered();
+            }
+
+            private void answered() {
+                if (open.decrementAndGet() == 0) {
+                    synchronized (stream) {
+                        try {
+                            stream.onCompleted();
+                        } catch (RuntimeException ignored) {
+                            // cancelled meanwhile
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    /** The answer to one request of a {@link #calls} stream: tagged, and sent on the shared stream. */
+    private static final class Tagged implements StreamObserver<FileReply> {
+        private final ServerCallStreamObserver<FileReply> stream;
+        private final long tag;
+        private final Runnable answered;
+        private boolean done;
+
+        Tagged(ServerCallStreamObserver<FileReply> stream, long tag, Runnable answered) {
+            this.stream = stream;
+            this.tag = tag;
+            this.answered = answered;
+        }
+
+        @Override
+        public void onNext(FileReply r) {
+            send(r.toBuilder().setTag(tag).build());
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            Status s = Status.fromThrowable(t);
+            send(FileReply.newBuilder().setTag(tag).setStatus(s.getCode().value())
+                    .setMessage(s.getDescription() == null ? s.getCode().name() : s.getDescription()).build());
+        }
+
+        @Override
+        public void onCompleted() {
+            // the reply was the answer
+        }
+
+        private void send(FileReply r) {
+            if (done) return; // one answer per request
+            done = true;
+            synchronized (stream) {
+                try {
+                    if (!stream.isCancelled()) stream.onNext(r);
+                } catch (RuntimeException ignored) {
+                    // the client went away
+                }
+            }
+            answered.run();
+        }
+    }
+
     /** @return what completes when the request is no longer used, or null when that is now */
     private java.util.concurrent.CompletableFuture<?> serve(FileRequest req, StreamObserver<FileReply> out) {
         try {

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -1073,6 +1074,73 @@ class FilePosixIT {
         Exec.Result ls2 = Exec.run(30, d, List.of("sh", "-c", "cd ../../ && pwd -P"));
         assertEquals(c.root().toRealPath().toString(), ls2.out().strip(), ls2::toString);
         assertEquals(Files.readAttributes(c.root(), "unix:ino"), Files.readAttributes(m.path(".."), "unix:ino"));
+    }
+
+    /**
+     * The Calls stream a mount sends its reads on, spoken to directly: bad requests on it (no
+     * operation, a path out of the brick, a volume or set that is not there) each get a one-line
+     * answer under their own tag, nothing changes on the bricks, and the stream goes on to answer
+     * a good read afterwards.
+     */
+    @Test
+    @Order(21)
+    void aCallsStreamAnswersBadRequestsAndGoesOn() throws Exception {
+        Path d = dir("stream");
+        Files.writeString(d.resolve("good"), "good content");
+        io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(0) + ":24100").usePlaintext().build();
+        try {
+            java.util.concurrent.BlockingQueue<io.braid.proto.file.FileReply> replies = new java.util.concurrent.LinkedBlockingQueue<>();
+            java.util.concurrent.CompletableFuture<io.grpc.Status> ended = new java.util.concurrent.CompletableFuture<>();
+            io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
+                    .calls(new io.grpc.stub.StreamObserver<>() {
+                        @Override
+                        public void onNext(io.braid.proto.file.FileReply r) {
+                            replies.add(r);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            ended.complete(io.grpc.Status.fromThrowable(t));
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            ended.complete(io.grpc.Status.OK);
+                        }
+                    });
+            java.util.function.Function<String, io.braid.proto.file.FileRequest.Builder> read = path ->
+                    io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setClient("it-stream").setRead(
+                            io.braid.proto.file.Read.newBuilder().setPath(path).setSize(64));
+            out.onNext(io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setTag(1).build()); // no operation
+            out.onNext(read.apply("/../../../etc/passwd").setTag(2).build());
+            out.onNext(read.apply("/stream/../../../../etc/hostname").setTag(3).build());
+            out.onNext(read.apply("/stream/good").setVolume("no-such-volume").setTag(4).build());
+            out.onNext(read.apply("/stream/good").setSet(7).setTag(5).build());
+            out.onNext(read.apply("/stream/good\u0000/x").setTag(6).build());
+            out.onNext(read.apply("/stream/good").setTag(7).build());
+            Map<Long, io.braid.proto.file.FileReply> byTag = new HashMap<>();
+            for (int i = 0; i < 7; i++) {
+                io.braid.proto.file.FileReply r = replies.poll(30, TimeUnit.SECONDS);
+                assertTrue(r != null, "reply " + i + " of 7; stream " + ended.getNow(null));
+                byTag.put(r.getTag(), r);
+            }
+            assertEquals(Set.of(1L, 2L, 3L, 4L, 5L, 6L, 7L), byTag.keySet());
+            for (long t = 1; t <= 6; t++) {
+                io.braid.proto.file.FileReply r = byTag.get(t);
+                assertTrue(r.getErrno() != 0 || r.getStatus() != 0, "request " + t + " was refused: " + r);
+                assertTrue(r.getData().isEmpty(), "request " + t + " read nothing");
+                assertFalse(r.getMessage().isBlank() || r.getMessage().contains("\n"), "one line for request " + t + ": " + r);
+            }
+            assertEquals("good content", byTag.get(7L).getData().toStringUtf8(), byTag.get(7L).toString());
+            assertFalse(ended.isDone(), "the stream goes on: " + ended.getNow(null));
+            out.onCompleted();
+            assertEquals(io.grpc.Status.Code.OK, ended.get(30, TimeUnit.SECONDS).getCode());
+        } finally {
+            ch.shutdownNow();
+        }
+        // the daemon is still there, and the mount still reads through it
+        assertEquals("good content", Files.readString(d.resolve("good")));
+        assertTrue(c.server(0).isRunning(), "braidd on " + c.host(0) + " still runs");
     }
 
     static Set<String> withDots(Set<String> s) {

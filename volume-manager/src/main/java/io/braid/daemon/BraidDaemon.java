@@ -175,7 +175,8 @@ public final class BraidDaemon implements AutoCloseable {
         if (method.equals(io.braid.proto.replication.ReplicationGrpc.getReplicateMethod().getFullMethodName())
                 || method.equals(io.braid.proto.replication.ReplicationGrpc.getBlockIoMethod().getFullMethodName())
                 || method.equals(io.braid.proto.filerep.FileReplicationGrpc.getReplicateMethod().getFullMethodName())
-                || method.equals(io.braid.proto.file.FileIoGrpc.getCallMethod().getFullMethodName())) {
+                || method.equals(io.braid.proto.file.FileIoGrpc.getCallMethod().getFullMethodName())
+                || method.equals(io.braid.proto.file.FileIoGrpc.getCallsMethod().getFullMethodName())) {
             return null; // stays direct
         }
         return CONTROL_CALLS;
