@@ -17,10 +17,12 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 
 /**
- * One long-lived {@code Calls} stream per server, for the requests a mount sends most often and
- * that the server answers at once (reads): a request is one message on an open stream, where a
- * unary call would set a stream up, send and parse headers and trailers, and arm a deadline timer
- * each time. Replies find their request by its tag.
+ * One long-lived {@code Calls} stream per server, for nearly every request of a mount (all but
+ * large writes, which the server parses in place from a unary call, and locks that wait): a
+ * request is one message on an open stream, where a unary call would set a stream up, send and
+ * parse headers and trailers, and arm a deadline timer each time. Replies find their request by
+ * its tag; a mutation keeps its request id, so one sent again after its stream ended is answered
+ * from its first result as on a unary call.
  *
  * <p>A call fails (its future completes exceptionally with a {@link StatusRuntimeException}) with
  * the status the server put in its reply, with UNAVAILABLE when the stream ends, or with
@@ -130,7 +132,8 @@ final class CallStreams implements AutoCloseable {
             Status s = Status.fromThrowable(t);
             if (s.getCode() != Status.Code.UNIMPLEMENTED) {
                 // whatever ended the stream (a server going away cancels it), what waited on it
-                // is a read, safe to send again: retried like a call to an unreachable server
+                // is retried like a call to an unreachable server (a read is safe to send again,
+                // a mutation keeps its request id)
                 s = Status.UNAVAILABLE.withDescription("stream to " + address + " ended: "
                         + s.getCode() + (s.getDescription() == null ? "" : " " + s.getDescription()));
             }

@@ -192,6 +192,18 @@ public final class VolumeClient implements AutoCloseable {
         };
     }
 
+    /**
+     * Whether request goes on the server's Calls stream: everything but a write of
+     * {@link #IN_PLACE_BYTES} or more, which the server parses in place from a unary call's
+     * buffers, and a lock that waits (it has no deadline).
+     */
+    static boolean streamed(FileRequest request) {
+        return request.getOpCase() != FileRequest.OpCase.WRITE || request.getWrite().getData().size() < IN_PLACE_BYTES;
+    }
+
+    /** The size from which the server parses a request in place (ZeroCopy.MIN_BYTES), less its headers. */
+    static final int IN_PLACE_BYTES = 30 << 10;
+
     private static boolean replicaReadable(FileRequest.OpCase op) {
         return switch (op) {
             case GETATTR, READDIR, READLINK, READ, STATFS, GETXATTR, LISTXATTR -> true;
@@ -273,8 +285,8 @@ public final class VolumeClient implements AutoCloseable {
             ListenableFuture<FileReply> f;
             try {
                 sessions.ensure(address);
-                if (replicaReadable(request.getOpCase()) && streams.supported(address)) {
-                    // answered at once by the server: one message on the server's stream
+                if (!waits && streamed(request) && streams.supported(address)) {
+                    // one message on the server's stream
                     streams.call(address, request, timing.callDeadlineMs()).whenComplete((reply, t) -> {
                         if (t == null) {
                             result.complete(reply);

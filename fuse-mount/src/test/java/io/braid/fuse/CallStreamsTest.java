@@ -166,6 +166,56 @@ class CallStreamsTest {
     }
 
     @Test
+    void mutationsGoOnTheStreamButLargeWritesAreUnaryCalls() throws Exception {
+        start(true, VolumeClient.Timing.DEFAULT);
+        assertEquals(0, client.call(0, FileRequest.newBuilder().setCreate(
+                io.braid.proto.file.Create.newBuilder().setPath("/m").setMode(0100644))).getErrno());
+        byte[] small = new byte[4096];
+        byte[] large = new byte[VolumeClient.IN_PLACE_BYTES];
+        java.util.Arrays.fill(small, (byte) 's');
+        java.util.Arrays.fill(large, (byte) 'L');
+        for (byte[] data : List.of(small, large)) {
+            FileReply r = client.call(0, FileRequest.newBuilder().setWrite(io.braid.proto.file.Write.newBuilder()
+                    .setPath("/m").setOffset(data == small ? 0 : 4096).setData(com.google.protobuf.ByteString.copyFrom(data))));
+            assertEquals(0, r.getErrno(), r.getMessage());
+        }
+        List<FileRequest> got = a.received.stream().filter(r -> r.getOpCase() != FileRequest.OpCase.OPEN).toList();
+        assertEquals(List.of(FileRequest.OpCase.CREATE, FileRequest.OpCase.WRITE, FileRequest.OpCase.WRITE),
+                got.stream().map(FileRequest::getOpCase).toList());
+        assertTrue(got.get(0).getTag() > 0 && got.get(1).getTag() > 0, "create and the small write on the stream");
+        assertEquals(0, got.get(2).getTag(), "the large write as a unary call");
+        assertTrue(got.stream().allMatch(r -> r.getId() > 0), "every mutation has its request id");
+        byte[] onBrick = Files.readAllBytes(a.bricks.get(0).resolve("m"));
+        assertEquals(4096 + large.length, onBrick.length);
+        assertEquals('s', onBrick[0]);
+        assertEquals('L', onBrick[onBrick.length - 1]);
+    }
+
+    @Test
+    void aMutationOnAStreamThatEndsIsAppliedOnceOnTheNextPrimary() throws Exception {
+        start(true, VolumeClient.Timing.DEFAULT);
+        assertEquals("content of f on a", text(client.call(0, read("/f"))));
+        CountDownLatch gate = new CountDownLatch(1);
+        a.gate = gate;
+        a.held = r -> r.getOpCase() == FileRequest.OpCase.MKDIR;
+        CompletableFuture<FileReply> mkdir = client.callAsync(0, FileRequest.newBuilder().setMkdir(
+                io.braid.proto.file.Mkdir.newBuilder().setPath("/dir").setMode(040755)));
+        while (a.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.MKDIR)) {
+            Thread.sleep(5);
+        }
+        layout.set(on(b));
+        a.close();
+        gate.countDown();
+        FileReply r = mkdir.get(10, TimeUnit.SECONDS);
+        assertEquals(0, r.getErrno(), r.getMessage());
+        assertTrue(Files.isDirectory(b.bricks.get(0).resolve("dir")));
+        FileRequest first = a.received.stream().filter(q -> q.getOpCase() == FileRequest.OpCase.MKDIR).findFirst().orElseThrow();
+        FileRequest again = b.received.stream().filter(q -> q.getOpCase() == FileRequest.OpCase.MKDIR).findFirst().orElseThrow();
+        assertEquals(first.getId(), again.getId(), "the same request id, so a primary that applied it answers from its first result");
+        assertEquals(first.getClient(), again.getClient());
+    }
+
+    @Test
     void theReplyCarriesTheFileBytes() throws Exception {
         start(true, VolumeClient.Timing.DEFAULT);
         byte[] data = new byte[256 << 10];
