@@ -22,6 +22,38 @@ final class FileOps {
         boolean ok() {
             return reply.getErrno() == 0;
         }
+
+        /**
+         * The attributes of path (one of {@link #timePaths}) as the operation left them, when the
+         * reply already holds them (the new name's, or the directory's): no second stat needed.
+         */
+        Attr known(FileRequest r, String path) {
+            String p = normalize(path);
+            if (reply.hasAttr() && p.equals(normalize(createdPath(r)))) return reply.getAttr();
+            if (reply.hasParent() && p.equals(changedDir(r))) return reply.getParent();
+            return null;
+        }
+    }
+
+    /** The name a create, mknod, mkdir or symlink made, or "" (no name). */
+    private static String createdPath(FileRequest r) {
+        return switch (r.getOpCase()) {
+            case CREATE -> r.getCreate().getPath();
+            case MKNOD -> r.getMknod().getPath();
+            case MKDIR -> r.getMkdir().getPath();
+            case SYMLINK -> r.getSymlink().getPath();
+            default -> "\0"; // matches no normalized path
+        };
+    }
+
+    /** The directory whose entries r changes (normalized), or null. */
+    private static String changedDir(FileRequest r) {
+        return switch (r.getOpCase()) {
+            case CREATE, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK -> parentOf(normalize(pathOf(r)));
+            case RENAME -> parentOf(normalize(r.getRename().getTo()));
+            case LINK -> parentOf(normalize(r.getLink().getTo()));
+            default -> null;
+        };
     }
 
     static boolean isMutation(FileRequest r) {
@@ -130,6 +162,14 @@ final class FileOps {
      * names and metadata only.
      */
     static Applied apply(FileStore s, FileRequest r, boolean arbiter) {
+        return apply(s, r, arbiter, false);
+    }
+
+    /**
+     * @param answers whether the reply goes to a client (on the primary): then it carries the
+     *     changed directory's new attributes; a secondary's reply is only its errno
+     */
+    static Applied apply(FileStore s, FileRequest r, boolean arbiter, boolean answers) {
         List<DirtyEntry> changes = new ArrayList<>(2);
         List<String> times = new ArrayList<>(2);
         FileReply.Builder b = FileReply.newBuilder();
@@ -249,12 +289,7 @@ final class FileOps {
         }
         // The directory's new attributes: the mount answers the kernel's next getattr of it
         // (its attributes were dropped by the change) without asking again.
-        String dir = switch (r.getOpCase()) {
-            case CREATE, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK -> parentOf(normalize(pathOf(r)));
-            case RENAME -> parentOf(normalize(r.getRename().getTo()));
-            case LINK -> parentOf(normalize(r.getLink().getTo()));
-            default -> null;
-        };
+        String dir = answers ? changedDir(r) : null;
         if (dir != null) {
             Attr parent = attrOrNull(s, dir);
             if (parent != null) b.setParent(parent);

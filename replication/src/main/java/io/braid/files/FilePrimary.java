@@ -270,14 +270,15 @@ public final class FilePrimary implements AutoCloseable {
             req = openFiles.through(req); // under order: no rename comes between
             keepOpenVictim(req);
             FileStore store = replica.store();
-            FileOps.Applied a = FileOps.apply(store, req, false);
+            FileOps.Applied a = FileOps.apply(store, req, false, true);
             reply = a.reply();
             if (!a.ok()) return CompletableFuture.completedFuture(reply);
             FileRequest resolved = resolve(req, reply);
             long mine = ++seq;
             FileOp.Builder op = FileOp.newBuilder().setSeq(mine).setMutation(resolved).setCommitted(committed());
             for (String p : a.timePaths()) {
-                Attr t = FileOps.attrOrNull(store, p);
+                Attr t = a.known(req, p);
+                if (t == null) t = FileOps.attrOrNull(store, p);
                 if (t != null) op.addTimes(TimeFix.newBuilder().setPath(p).setAtimeNs(t.getAtimeNs()).setMtimeNs(t.getMtimeNs()));
             }
             FileOp built = op.build();
