@@ -198,9 +198,11 @@ class FileSplitBrainIT {
         v.set(VOL, "cluster.read-from-replicas", "on");
         try {
             v.awaitAllUpToDate(VOL, 60_000);
-            int other = 1 - v.primary(VOL); // bricks 0 and 1 are on servers 0 and 1, in that order in the layout
+            // bricks 0 and 1 are on servers 0 and 1, in that order in the layout (awaited: a primary
+            // that is not settled yet reads as -1, and no mount would then count as the other's)
+            int other = 1 - v.awaitPrimary(VOL, 30_000);
             boolean tried = false;
-            for (int i = 0; i < 8 && !tried; i++) {
+            for (int i = 0; i < 16 && !tried; i++) { // each mount's reads go to one of two bricks by its id
                 try (FuseMount r = FuseMount.mount(c.host(2), VOL, c.root().resolve("replica-reader-" + i),
                         "attr-timeout=0,entry-timeout=0")) {
                     java.util.regex.Matcher id = java.util.regex.Pattern.compile("client ([0-9a-f-]{36})").matcher(r.log());
@@ -218,7 +220,7 @@ class FileSplitBrainIT {
                     }
                 }
             }
-            assertTrue(tried, "none of 8 mounts read from the other brick");
+            assertTrue(tried, "none of 16 mounts read from the other brick (brick " + other + ")");
             JsonObject summary = healInfo("summary");
             for (JsonObject b : Blocks.bricks(summary)) {
                 assertEquals(3, b.get("splitBrain").getAsInt(), "still in split-brain: " + summary);
