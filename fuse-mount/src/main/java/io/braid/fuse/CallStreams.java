@@ -55,8 +55,7 @@ final class CallStreams implements AutoCloseable {
                 return f;
             }
             Stream s = streams.computeIfAbsent(address, Stream::new);
-            if (s.send(request, f, deadline)) return f;
-            streams.remove(address, s);
+            if (s.send(request, f, deadline)) return f; // false: it ended, and is no longer in streams
         }
         f.completeExceptionally(Status.UNAVAILABLE.withDescription("stream to " + address + " ended").asRuntimeException());
         return f;

@@ -193,9 +193,9 @@ public final class VolumeClient implements AutoCloseable {
     }
 
     /**
-     * Whether request goes on the server's Calls stream: everything but a write of
+     * Whether request may go on the server's Calls stream: everything but a write of
      * {@link #IN_PLACE_BYTES} or more, which the server parses in place from a unary call's
-     * buffers, and a lock that waits (it has no deadline).
+     * buffers (a lock that waits, having no deadline, stays a unary call too: see Attempts).
      */
     static boolean streamed(FileRequest request) {
         return request.getOpCase() != FileRequest.OpCase.WRITE || request.getWrite().getData().size() < IN_PLACE_BYTES;

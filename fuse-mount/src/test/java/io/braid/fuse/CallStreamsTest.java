@@ -67,6 +67,13 @@ class CallStreamsTest {
         if (b != null) b.close();
     }
 
+    /** Waits until server has received n requests of op (answered or held). */
+    private static void awaitReceived(FakeFileServer server, FileRequest.OpCase op, int n) throws InterruptedException {
+        while (server.received.stream().filter(r -> r.getOpCase() == op).count() < n) {
+            Thread.sleep(5);
+        }
+    }
+
     private static FileRequest.Builder read(String path) {
         return FileRequest.newBuilder().setRead(Read.newBuilder().setPath(path).setOffset(0).setSize(100));
     }
@@ -128,9 +135,7 @@ class CallStreamsTest {
         a.gate = gate;
         a.held = r -> r.getOpCase() == FileRequest.OpCase.READ;
         CompletableFuture<FileReply> waiting = client.callAsync(0, read("/f"));
-        while (a.received.stream().filter(r -> r.getOpCase() == FileRequest.OpCase.READ).count() < 2) {
-            Thread.sleep(5);
-        }
+        awaitReceived(a, FileRequest.OpCase.READ, 2);
         layout.set(on(b));
         a.close(); // the stream ends with the server
         gate.countDown();
@@ -200,9 +205,7 @@ class CallStreamsTest {
         a.held = r -> r.getOpCase() == FileRequest.OpCase.MKDIR;
         CompletableFuture<FileReply> mkdir = client.callAsync(0, FileRequest.newBuilder().setMkdir(
                 io.braid.proto.file.Mkdir.newBuilder().setPath("/dir").setMode(040755)));
-        while (a.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.MKDIR)) {
-            Thread.sleep(5);
-        }
+        awaitReceived(a, FileRequest.OpCase.MKDIR, 1);
         layout.set(on(b));
         a.close();
         gate.countDown();

@@ -29,20 +29,17 @@ final class FileOps {
          */
         Attr known(FileRequest r, String path) {
             String p = normalize(path);
-            if (reply.hasAttr() && p.equals(normalize(createdPath(r)))) return reply.getAttr();
+            if (reply.hasAttr() && makesName(r) && p.equals(normalize(pathOf(r)))) return reply.getAttr();
             if (reply.hasParent() && p.equals(changedDir(r))) return reply.getParent();
             return null;
         }
     }
 
-    /** The name a create, mknod, mkdir or symlink made, or "" (no name). */
-    private static String createdPath(FileRequest r) {
+    /** Whether r makes a new name whose attributes are the reply's (create, mknod, mkdir, symlink). */
+    private static boolean makesName(FileRequest r) {
         return switch (r.getOpCase()) {
-            case CREATE -> r.getCreate().getPath();
-            case MKNOD -> r.getMknod().getPath();
-            case MKDIR -> r.getMkdir().getPath();
-            case SYMLINK -> r.getSymlink().getPath();
-            default -> "\0"; // matches no normalized path
+            case CREATE, MKNOD, MKDIR, SYMLINK -> true;
+            default -> false;
         };
     }
 
@@ -160,12 +157,7 @@ final class FileOps {
     /**
      * Applies a mutation. On an arbiter, data (write, truncate, fallocate) is not stored: it keeps
      * names and metadata only.
-     */
-    static Applied apply(FileStore s, FileRequest r, boolean arbiter) {
-        return apply(s, r, arbiter, false);
-    }
-
-    /**
+     *
      * @param answers whether the reply goes to a client (on the primary): then it carries the
      *     changed directory's new attributes; a secondary's reply is only its errno
      */

@@ -360,7 +360,7 @@ public final class FileReplica implements AutoCloseable {
                             fsyncAside(op, ack);
                             return; // acknowledged when it is done
                         }
-                        FileOps.Applied a = FileOps.apply(store, r, arbiter());
+                        FileOps.Applied a = FileOps.apply(store, r, arbiter(), false);
                         if (!a.ok()) {
                             recent.prune(epoch, op.getCommitted(), true);
                             ack.setErrno(a.reply().getErrno()).setError(a.reply().getMessage());
