@@ -55,7 +55,10 @@ final class CallStreams implements AutoCloseable {
                 return f;
             }
             Stream s = streams.computeIfAbsent(address, Stream::new);
-            if (s.send(request, f, deadline)) return f; // false: it ended, and is no longer in streams
+            if (s.send(request, f, deadline)) return f;
+            // it ended: a stream that ends while it is being made (the server unreachable) ends
+            // before computeIfAbsent puts it in, so its own end() cannot take it out
+            streams.remove(address, s);
         }
         f.completeExceptionally(Status.UNAVAILABLE.withDescription("stream to " + address + " ended").asRuntimeException());
         return f;
