@@ -54,11 +54,20 @@ final class CallStreams implements AutoCloseable {
                 f.completeExceptionally(Status.UNAVAILABLE.withDescription("unmounted").asRuntimeException());
                 return f;
             }
-            Stream s = streams.computeIfAbsent(address, Stream::new);
+            Stream s = streams.get(address);
+            if (s == null) {
+                // made outside the map: a stream can end while it is being made (the server
+                // unreachable), and its end() then finds nothing to take out
+                Stream made = new Stream(address);
+                s = streams.putIfAbsent(address, made);
+                if (s == null) {
+                    s = made;
+                } else {
+                    made.end(Status.CANCELLED.withDescription("another stream to " + address), true);
+                }
+            }
             if (s.send(request, f, deadline)) return f;
-            // it ended: a stream that ends while it is being made (the server unreachable) ends
-            // before computeIfAbsent puts it in, so its own end() cannot take it out
-            streams.remove(address, s);
+            streams.remove(address, s); // it ended, perhaps before it was put in
         }
         f.completeExceptionally(Status.UNAVAILABLE.withDescription("stream to " + address + " ended").asRuntimeException());
         return f;

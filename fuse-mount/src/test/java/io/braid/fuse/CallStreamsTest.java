@@ -229,4 +229,36 @@ class CallStreamsTest {
         assertEquals(0, r.getErrno(), r.getMessage());
         assertArrayEquals(java.util.Arrays.copyOfRange(data, 4096, 4096 + (128 << 10)), r.getData().toByteArray());
     }
+
+    @Test
+    void aServerThatWasUnreachableIsReachedOnceItListens() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            port = free.getLocalPort();
+        }
+        String address = "127.0.0.1:" + port;
+        FileRequest get = FileRequest.newBuilder().setVolume("web")
+                .setGetattr(Getattr.newBuilder().setPath("/")).build();
+        try (ServerChannels channels = new ServerChannels(); CallStreams streams = new CallStreams(channels)) {
+            for (int i = 0; i < 5; i++) { // nothing listens: each stream ends, some while it is being made
+                var e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> streams.call(address, get, 5_000).get(10, TimeUnit.SECONDS));
+                assertEquals(io.grpc.Status.Code.UNAVAILABLE, io.grpc.Status.fromThrowable(e.getCause()).getCode());
+            }
+            a = new FakeFileServer(tmp.resolve("a"), "web", 1, layout, port);
+            a.streams = true;
+            layout.set(FakeFileServer.layoutOf("web", 1, a.address));
+            FileReply r = null;
+            for (int i = 0; i < 50 && r == null; i++) { // the channel's reconnect may take a try or two
+                try {
+                    r = streams.call(address, get, 5_000).get(10, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Thread.sleep(100);
+                }
+            }
+            assertTrue(r != null, "no stream to the server once it listened");
+            assertEquals(0, r.getErrno(), r.getMessage());
+            assertEquals(1, a.streamsOpened.get());
+        }
+    }
 }

@@ -79,6 +79,11 @@ final class FakeFileServer implements AutoCloseable {
     }
 
     FakeFileServer(Path dir, String volume, int sets, AtomicReference<Layout> layout) throws IOException {
+        this(dir, volume, sets, layout, 0);
+    }
+
+    /** The same on a given port of 127.0.0.1 (0: any free one). */
+    FakeFileServer(Path dir, String volume, int sets, AtomicReference<Layout> layout, int port) throws IOException {
         this.volume = volume;
         this.layout = layout;
         for (int i = 0; i < sets; i++) {
@@ -91,7 +96,7 @@ final class FakeFileServer implements AutoCloseable {
             }
             locks.add(new LockTable());
         }
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
                 .maxInboundMessageSize(64 << 20)

@@ -97,6 +97,9 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
         }
     }
 
+    /** How many requests of one {@link #calls} stream may wait for their answers at once. */
+    static final int CALLS_IN_FLIGHT = 1024;
+
     /** Requests with a large payload are parsed in place; {@link #call} gives each back. */
     private final ZeroCopy<FileRequest> requests = new ZeroCopy<>(FileRequest.getDefaultInstance(),
             r -> r.getOpCase() == FileRequest.OpCase.WRITE);
@@ -132,13 +135,30 @@ public final class FileService extends FileIoGrpc.FileIoImplBase {
     @Override
     public StreamObserver<FileRequest> calls(StreamObserver<FileReply> out) {
         ServerCallStreamObserver<FileReply> stream = (ServerCallStreamObserver<FileReply>) out;
+        // paced: at most CALLS_IN_FLIGHT requests unanswered, and no new one taken while the
+        // client is not reading the replies, so a client that only sends cannot make the server
+        // queue replies without bound (gRPC would otherwise ask for the next message at once)
+        stream.disableAutoRequest();
+        java.util.concurrent.atomic.AtomicInteger owed = new java.util.concurrent.atomic.AtomicInteger();
+        Runnable drain = () -> {
+            if (stream.isReady()) {
+                int n = owed.getAndSet(0);
+                if (n > 0) stream.request(n);
+            }
+        };
+        stream.setOnReadyHandler(drain);
+        stream.request(CALLS_IN_FLIGHT);
         return new StreamObserver<>() {
             private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(1);
 
             @Override
             public void onNext(FileRequest req) {
                 open.incrementAndGet();
-                serve(req, new Tagged(stream, req.getTag(), this::answered));
+                serve(req, new Tagged(stream, req.getTag(), () -> {
+                    owed.incrementAndGet();
+                    drain.run(); // or the next onReady
+                    answered();
+                }));
             }
 
             @Override

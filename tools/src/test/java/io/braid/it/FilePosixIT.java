@@ -1143,6 +1143,74 @@ class FilePosixIT {
         assertTrue(c.server(0).isRunning(), "braidd on " + c.host(0) + " still runs");
     }
 
+    /**
+     * A client that sends on a Calls stream but does not read the replies: braidd stops taking
+     * its requests once a bounded number wait (answered into a full flow-control window, or still
+     * being served), instead of queueing replies without end; once the client reads, the rest are
+     * served and every request is answered exactly once.
+     */
+    @Test
+    @Order(22)
+    void aCallsStreamWhoseRepliesAreNotReadIsPaced() throws Exception {
+        Path d = dir("paced");
+        int n = 6000;
+        int p = new Blocks(c).awaitPrimary(VOL, 30_000); // the one that applies mutations
+        io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(p) + ":24100").usePlaintext()
+                .flowControlWindow(65535).build();
+        try {
+            Set<Long> tags = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<io.grpc.stub.ClientCallStreamObserver<io.braid.proto.file.FileRequest>> call =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
+                    .calls(new io.grpc.stub.ClientResponseObserver<io.braid.proto.file.FileRequest, io.braid.proto.file.FileReply>() {
+                        @Override
+                        public void beforeStart(io.grpc.stub.ClientCallStreamObserver<io.braid.proto.file.FileRequest> s) {
+                            s.disableAutoRequestWithInitial(0); // reads no reply until told
+                            call.set(s);
+                        }
+
+                        @Override
+                        public void onNext(io.braid.proto.file.FileReply r) {
+                            if (r.getErrno() != 0 || r.getStatus() != 0) failed.incrementAndGet();
+                            tags.add(r.getTag());
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+            for (int i = 1; i <= n; i++) {
+                out.onNext(io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setClient("it-paced").setId(i).setTag(i)
+                        .setMkdir(io.braid.proto.file.Mkdir.newBuilder().setPath("/paced/d" + i).setMode(040755)).build());
+            }
+            int made = -1;
+            for (int i = 0; i < 60; i++) { // until the count stops growing
+                Thread.sleep(500);
+                int now = names(d).size();
+                if (now == made) break;
+                made = now;
+            }
+            assertTrue(made > 0 && made < n, made + " of " + n + " requests were served while no reply was read");
+            assertTrue(tags.isEmpty());
+            call.get().request(Integer.MAX_VALUE);
+            for (int i = 0; i < 600 && tags.size() < n; i++) {
+                Thread.sleep(100);
+            }
+            assertEquals(n, tags.size(), "every request answered once the replies are read");
+            assertEquals(0, failed.get());
+            assertEquals(n, names(d).size());
+            out.onCompleted();
+        } finally {
+            ch.shutdownNow();
+        }
+        assertTrue(c.server(p).isRunning(), "braidd on " + c.host(p) + " still runs");
+    }
+
     static Set<String> withDots(Set<String> s) {
         Set<String> out = new TreeSet<>(s);
         out.add(".");
