@@ -316,10 +316,16 @@ public final class BraidFs extends FuseStubFS {
 
     /**
      * Answers the lookup of path from a listing of its directory made less than a second (at
-     * most attr-timeout) ago, once; false when there is none. The caller knows the kernel holds
-     * no node by that name (so no file this mount has open or is writing).
+     * most attr-timeout) ago, once; false when there is none. When the kernel holds a node by
+     * that name (held: a file this mount made or looked up before, rm -r after tar -x), not while
+     * the file is open here: its writes may be newer than the listing. Writes through a handle
+     * closed since the listing was asked for cannot be older than it: {@link #release} of a
+     * handle open for writing counts as a change, so such a listing is not kept or is dropped.
      */
-    boolean lookupFromListing(String path, FileStat stat) {
+    boolean lookupFromListing(String path, FileStat stat, boolean held) {
+        if (held && openHere(path)) {
+            return false;
+        }
         KernelHints.Listed l = hints.takeListed(path, listedNanos);
         if (l == null) {
             return false;
@@ -536,6 +542,13 @@ public final class BraidFs extends FuseStubFS {
                 return null;
             }
             return file.expected(System.currentTimeMillis() * 1_000_000L).build();
+        }
+    }
+
+    /** Whether a handle of this mount is open on path. */
+    private boolean openHere(String path) {
+        synchronized (openNames) {
+            return openNames.containsKey(path);
         }
     }
 
@@ -805,6 +818,12 @@ public final class BraidFs extends FuseStubFS {
             OpenFile file = files.remove(fh);
             if (file == null) {
                 return 0;
+            }
+            if ((file.flags & O_ACCMODE) != O_RDONLY) {
+                // its writes are all on the servers now: a listing asked for before this is older
+                // (see lookupFromListing)
+                changes.incrementAndGet();
+                hints.changing(file.path);
             }
             boolean last = closed(file.path, fh);
             if (file.boundSet >= 0) {

@@ -267,14 +267,13 @@ final class LowLevelFs {
             }
             String path = InodeTable.child(dir, name);
             Scratch s = context(req);
+            clear(s);
+            // a name a listing just gave exists: no need to ask whether an exclusive create is under way
+            if (fs.lookupFromListing(path, s.stat, nodes.holds(path))) {
+                return replyEntry(req, path, s);
+            }
             if (fs.absentForExclusiveCreate(path, mountPoint, s.context.uid.get(), s.context.pid.get())) {
                 return -Errno.ENOENT;
-            }
-            if (!nodes.holds(path)) {
-                clear(s);
-                if (fs.lookupFromListing(path, s.stat)) {
-                    return replyEntry(req, path, s);
-                }
             }
             return entry(req, path, s);
         }));

@@ -109,6 +109,34 @@ class ListingLookupTest {
         }
     }
 
+    /** The same for names this mount made itself (the kernel still holds their nodes: rm -r after tar -x). */
+    @Test
+    void statsOfNamesMadeHereAfterAListingAskNothingMore() {
+        atB("""
+                d = os.path.join(m, "own-many")
+                os.mkdir(d)
+                for i in range(20):
+                    with open(os.path.join(d, "f%d" % i), "w") as f:
+                        f.write("x" * i)
+                time.sleep(1.3)  # their entries expired (entry-timeout 1): the next stat looks each up
+                """);
+        server.received.clear();
+        String out = atB("""
+                t = time.monotonic()
+                d = os.path.join(m, "own-many")
+                sizes = {n: os.lstat(os.path.join(d, n)).st_size for n in os.listdir(d)}
+                print(time.monotonic() - t)
+                print(sorted(sizes.items()) == sorted(("f%d" % i, i) for i in range(20)))
+                """);
+        String[] lines = out.split("\n");
+        assertEquals("True", lines[1], out);
+        long lookups = fromB().stream().filter(r -> r.getOpCase() == FileRequest.OpCase.GETATTR
+                && r.getGetattr().getPath().startsWith("/own-many/")).count();
+        if (Double.parseDouble(lines[0]) < 0.8) {
+            assertEquals(0, lookups, fromB().toString());
+        }
+    }
+
     @Test
     void anotherClientsNewContentAfterTheListing() throws Exception {
         Files.createDirectories(a.path("fresh"));
@@ -161,5 +189,54 @@ class ListingLookupTest {
                 out.append("d" if os.path.isdir(os.path.join(d, "sub")) else "?")
                 print(" ".join(out))
                 """));
+    }
+
+    /**
+     * A file the kernel already holds (this mount wrote it), listed while its writes were still on
+     * their way, then closed: its next lookup must give the size after those writes, not the
+     * listing's. Its entry expires quickly here (entry-timeout 0.2), so the kernel looks it up
+     * again while the listing (kept up to a second) is still fresh.
+     */
+    @Test
+    void aFileWrittenHereAndClosedAfterTheListingHasItsNewSize() throws Exception {
+        try (TestMount c = new TestMount(server.volume, List.of(ServerAddress.parse(server.address, 1)),
+                Files.createDirectories(tmp.resolve("c")), "rw,entry-timeout=0.2,attr-timeout=1",
+                VolumeClient.Timing.DEFAULT)) {
+            Files.createDirectories(c.path("w"));
+            Files.write(c.path("w/f"), new byte[4096]);
+            String id = c.client.clientId();
+            java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+            server.gate = gate;
+            server.held = r -> r.getOpCase() == FileRequest.OpCase.WRITE && r.getClient().equals(id);
+            Path marker = tmp.resolve("listed-go");
+            var writer = new ProcessBuilder("python3", "-c", """
+                    import os, sys, time
+                    d, marker = sys.argv[1], sys.argv[2]
+                    p = os.path.join(d, "f")
+                    time.sleep(0.3)                     # its entry expired: the open looks it up
+                    f = open(p, "ab")
+                    f.write(b"x" * 65536)               # behind, held at the server
+                    f.flush()
+                    os.listdir(d)                       # the listing still says 4096
+                    print("listed", flush=True)
+                    deadline = time.monotonic() + 20
+                    while not os.path.exists(marker) and time.monotonic() < deadline:
+                        time.sleep(0.005)
+                    f.close()                           # waits for the write
+                    time.sleep(0.3)                     # the entry expired again, the listing not
+                    print(os.stat(p).st_size, flush=True)
+                    """, c.path("w").toString(), marker.toString()).redirectErrorStream(true).start();
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(writer.getInputStream()))) {
+                assertEquals("listed", in.readLine());
+                server.held = r -> false;
+                gate.countDown();
+                Files.writeString(marker, "");
+                assertEquals(String.valueOf(4096 + 65536), in.readLine());
+            } finally {
+                writer.destroyForcibly();
+                server.held = r -> false;
+                gate.countDown();
+            }
+        }
     }
 }

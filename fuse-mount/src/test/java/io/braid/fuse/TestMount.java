@@ -15,12 +15,18 @@ final class TestMount implements AutoCloseable {
 
     TestMount(String volume, List<ServerAddress> servers, Path dir, boolean readOnly, VolumeClient.Timing timing)
             throws IOException {
+        this(volume, servers, dir, readOnly ? "ro" : "rw", timing);
+    }
+
+    /** With the mount options given as braid mount -o takes them. */
+    TestMount(String volume, List<ServerAddress> servers, Path dir, String options, VolumeClient.Timing timing)
+            throws IOException {
         this.dir = dir.toRealPath();
         this.client = new VolumeClient(volume, servers, timing);
         BraidFs made = null;
         try {
             client.connect();
-            MountOptions o = MountOptions.parse(List.of("-o", readOnly ? "ro" : "rw",
+            MountOptions o = MountOptions.parse(List.of("-o", options,
                     servers.get(0).target() + ":/" + volume, dir.toString()));
             made = new BraidFs(client, o);
             // Served by a thread of its own, through the low-level API as braid mount does.
