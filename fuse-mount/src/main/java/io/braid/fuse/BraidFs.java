@@ -323,7 +323,7 @@ public final class BraidFs extends FuseStubFS {
      * handle open for writing counts as a change, so such a listing is not kept or is dropped.
      */
     boolean lookupFromListing(String path, FileStat stat, boolean held) {
-        if (held && openHere(path)) {
+        if (held && openOn(path)) {
             return false;
         }
         KernelHints.Listed l = hints.takeListed(path, listedNanos);
@@ -389,6 +389,24 @@ public final class BraidFs extends FuseStubFS {
             }
             return rememberParent(path, ops.unlink(path));
         });
+    }
+
+    /**
+     * The usual unlink (path not open here, none of its writes in flight), answered when its reply
+     * comes, on the thread that receives it: the 0 or negative errno {@link #unlink} would return.
+     * Null when unlink must do it (it then waits on the caller's thread).
+     */
+    java.util.concurrent.CompletableFuture<Integer> unlinkAsync(String path) {
+        if (readOnly || openOn(path)) {
+            return null;
+        }
+        hints.capabilityMayChange(path);
+        kernelAttrs.forget(path);
+        changes.incrementAndGet();
+        hints.changing(path);
+        forgetContent(path);
+        java.util.concurrent.CompletableFuture<FileReply> asked = ops.unlinkAsync(path);
+        return asked == null ? null : asked.thenApply(r -> rememberParent(path, r));
     }
 
     @Override
@@ -542,13 +560,6 @@ public final class BraidFs extends FuseStubFS {
                 return null;
             }
             return file.expected(System.currentTimeMillis() * 1_000_000L).build();
-        }
-    }
-
-    /** Whether a handle of this mount is open on path. */
-    private boolean openHere(String path) {
-        synchronized (openNames) {
-            return openNames.containsKey(path);
         }
     }
 

@@ -321,7 +321,25 @@ final class LowLevelFs {
                 path -> fs.mkdir(path, Integer.toUnsignedLong(mode)))));
         o.symlink.set((req, link, parent, name) -> serve(req, () -> made(req, parent, name,
                 path -> fs.symlink(link, path))));
-        o.unlink.set((req, parent, name) -> serve(req, () -> removed(req, parent, name, fs::unlink)));
+        o.unlink.set((req, parent, name) -> serve(req, () -> {
+            String dir = nodes.path(parent);
+            if (dir == null) {
+                return -Errno.ESTALE;
+            }
+            String path = InodeTable.child(dir, name);
+            java.util.concurrent.CompletableFuture<Integer> asked = fs.unlinkAsync(path);
+            if (asked == null) {
+                return removed(req, parent, name, fs::unlink);
+            }
+            asked.whenComplete((r, failed) -> {
+                int res = failed != null ? -Errno.EIO : r;
+                if (res == 0) {
+                    nodes.removed(path);
+                }
+                lib.fuse_reply_err(req, -res);
+            });
+            return 0; // answered when the reply comes
+        }));
         o.rmdir.set((req, parent, name) -> serve(req, () -> removed(req, parent, name, fs::rmdir)));
         o.rename.set((req, parent, name, newparent, newname) -> serve(req, () -> {
             context(req);

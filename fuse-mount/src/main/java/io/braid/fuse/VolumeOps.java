@@ -262,6 +262,23 @@ final class VolumeOps {
         return r;
     }
 
+    /**
+     * unlink without waiting for the reply (the caller answers from the transport's thread); null
+     * when path has writes in flight or gathered, which {@link #unlink} waits for first.
+     */
+    CompletableFuture<FileReply> unlinkAsync(String path) {
+        if (writes.busy(path)) {
+            return null;
+        }
+        return client.callAsync(setOf(path), FileRequest.newBuilder().setUnlink(Unlink.newBuilder().setPath(path)))
+                .thenApply(r -> {
+                    if (r.getErrno() == 0 && !hidden.isEmpty()) {
+                        hidden.remove(path);
+                    }
+                    return r;
+                });
+    }
+
     /** A directory: on one set, or see {@link AllSets#rmdir}. */
     FileReply rmdir(String path) {
         FileRequest.Builder req = FileRequest.newBuilder().setRmdir(Rmdir.newBuilder().setPath(path));
