@@ -333,10 +333,15 @@ final class LowLevelFs {
             }
             asked.whenComplete((r, failed) -> {
                 int res = failed != null ? -Errno.EIO : r;
-                if (res == 0) {
-                    nodes.removed(path);
+                try {
+                    if (res == 0) {
+                        nodes.removed(path);
+                    }
+                } catch (RuntimeException | Error e) {
+                    LOG.error("FUSE unlink {}: {}", path, e.toString(), e);
+                } finally {
+                    lib.fuse_reply_err(req, -res); // always answered, or the caller would hang
                 }
-                lib.fuse_reply_err(req, -res);
             });
             return 0; // answered when the reply comes
         }));
