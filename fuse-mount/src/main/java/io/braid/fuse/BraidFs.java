@@ -404,9 +404,13 @@ public final class BraidFs extends FuseStubFS {
         kernelAttrs.forget(path);
         changes.incrementAndGet();
         hints.changing(path);
+        hints.unlisted(parentOf(path));
         forgetContent(path);
         java.util.concurrent.CompletableFuture<FileReply> asked = ops.unlinkAsync(path);
-        return asked == null ? null : asked.thenApply(r -> rememberParent(path, r));
+        return asked == null ? null : asked.thenApply(r -> {
+            changed(path);
+            return rememberParent(path, r);
+        });
     }
 
     @Override
@@ -1211,8 +1215,29 @@ public final class BraidFs extends FuseStubFS {
         }
         changes.incrementAndGet();
         hints.changing(path);
+        hints.unlisted(parentOf(path));
         forgetContent(path);
-        return guard(op, path, body);
+        try {
+            return guard(op, path, body);
+        } finally {
+            changed(path);
+        }
+    }
+
+    /**
+     * After a change went through: a listing asked for while it was on its way may predate it, so
+     * it is not kept, and what one said of path or its directory is dropped (the attributes the
+     * change returned, kept for the next getattr, stay).
+     */
+    private void changed(String path) {
+        changes.incrementAndGet();
+        hints.unlisted(path);
+        hints.unlisted(parentOf(path));
+    }
+
+    private static String parentOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash <= 0 ? "/" : path.substring(0, slash);
     }
 
     /** Runs a callback; an unexpected exception is logged and answered EIO (never thrown into native code). */

@@ -67,6 +67,13 @@ final class KernelHints {
         }
     }
 
+    /** What a listing said of path may no longer hold (a change of it, or in it, was made). */
+    void unlisted(String path) {
+        if (!listed.isEmpty()) {
+            listed.remove(path);
+        }
+    }
+
     /** Keeps what a listing said of the entry at path, for its next lookup. */
     void listed(String path, Attr attr, int set, long at) {
         if (listed.size() > LISTED_BOUND) {
