@@ -402,10 +402,7 @@ public final class BraidFs extends FuseStubFS {
         }
         hints.capabilityMayChange(path);
         kernelAttrs.forget(path);
-        changes.incrementAndGet();
-        hints.changing(path);
-        hints.unlisted(parentOf(path));
-        forgetContent(path);
+        changing(path);
         java.util.concurrent.CompletableFuture<FileReply> asked = ops.unlinkAsync(path);
         return asked == null ? null : asked.thenApply(r -> {
             changed(path);
@@ -1146,8 +1143,7 @@ public final class BraidFs extends FuseStubFS {
         }
         if (reply.hasParent()) {
             if (ops.sets() == 1) {
-                int slash = path.lastIndexOf('/');
-                hints.changed(slash <= 0 ? "/" : path.substring(0, slash), reply.getParent(), 0);
+                hints.changed(parentOf(path), reply.getParent(), 0);
             }
         }
         return 0;
@@ -1213,15 +1209,19 @@ public final class BraidFs extends FuseStubFS {
         if (readOnly) {
             return -Errno.EROFS;
         }
-        changes.incrementAndGet();
-        hints.changing(path);
-        hints.unlisted(parentOf(path));
-        forgetContent(path);
+        changing(path);
         try {
             return guard(op, path, body);
         } finally {
             changed(path);
         }
+    }
+
+    /** Before a change of path is sent: what was known of it here no longer holds. */
+    private void changing(String path) {
+        changes.incrementAndGet();
+        hints.changing(path);
+        forgetContent(path);
     }
 
     /**
