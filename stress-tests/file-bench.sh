@@ -276,6 +276,7 @@ cleanup() {
   [ -n "$cur_job" ] && wait "$cur_job" 2>/dev/null
   teardown_gluster
   teardown_braid
+  drop_brick_fs "$work/ceiling/b1" "$work/ceiling/b2" "$work/ceiling/b3" # stopped while measuring the disk
   for p in $(our_pids); do stop_pid "$p" 5; done # anything else started from the temp directory
   for p in "${loop_devs[@]}"; do losetup -d "$p" 2>/dev/null; done
   if [ "$keep" = 1 ]; then
