@@ -3,22 +3,29 @@
 # through FUSE on this machine, with the same workloads, and how fast a returning brick heals.
 #
 #   stress-tests/file-bench.sh [--runtime SECONDS] [--only WORKLOAD[,WORKLOAD...]] [--keep]
-#                              [--braid-only | --gluster-only] [--no-warmup] [--root-fs]
+#                              [--braid-only | --gluster-only] [--rounds N] [--no-warmup] [--root-fs]
 #
 # GlusterFS: a private glusterd (its own glusterd.vol, working and run directories in the temp
 # directory: /var/lib/glusterd is not used), volume "gvbench", replica 3, three bricks on
 # 127.0.0.2, `mount -t glusterfs`. Braid: three braidd on 127.0.0.51-53 (one brick each), file
-# volume "bench", replica 3, `braid mount 127.0.0.51:/bench DIR`. GlusterFS runs all its
-# workloads first and is torn down, then Braid, so each runs alone on the machine. Then one table:
-# the figures and Braid/GlusterFS ratios, >1 always meaning Braid is better (for times and bytes
-# the ratio is GlusterFS/Braid). Before its first workload each side gets the same unmeasured
-# warm-up (--no-warmup skips it). A side that cannot be set up (e.g. "Braid: mount failed: ...")
-# is reported and the other side still runs. Everything it starts is stopped by PID (or found by
+# volume "bench", replica 3, `braid mount 127.0.0.51:/bench DIR`. GlusterFS runs its workloads
+# first, then Braid, so each runs alone on the machine. Then one table: the figures and
+# Braid/GlusterFS ratios, >1 always meaning Braid is better (for times and bytes the ratio is
+# GlusterFS/Braid). Before its first workload each side gets the same unmeasured warm-up
+# (--no-warmup skips it). A side that cannot be set up (e.g. "Braid: mount failed: ...") is
+# reported and the other side still runs. Everything it starts is stopped by PID (or found by
 # its command line, which names the temp directory), its mounts unmounted, and the temp directory
-# removed, when it exits (also on failure or Ctrl-C). Before each side's half it measures the
-# disk's ceiling for the seqwrite and randwrite-fsync workloads (three fresh brick file systems
-# written directly), and a second table gives each side's figure as a share of it. See
-# stress-tests/README.md.
+# removed, when it exits (also on failure or Ctrl-C).
+#
+# The two disk-bound workloads, seqwrite and randwrite-fsync, go by what the disk allows, and the
+# disk of this kind of machine drifts by half within minutes. So when both sides run, they are
+# measured after both halves, with both volumes mounted (the other one idle), in N alternating
+# rounds (--rounds, default 3): each round first measures the disk's ceiling (three fresh brick
+# file systems written directly, nothing in between), then runs each workload on one side and
+# at once on the other, in the order GlusterFS-Braid in odd rounds and Braid-GlusterFS in even
+# ones. The table gives the median of the rounds and a line per round. The heal workload, which
+# restarts a server, comes after the rounds. --rounds 0, or one side alone, measures the ceiling
+# before each side's half and runs every workload in it, as before. See stress-tests/README.md.
 #
 # Each brick (of either system) is a fresh ext4 file system of its own (4 GiB, with its journal,
 # as on a storage server; GlusterFS asks for a dedicated file system per brick), on a loop device
@@ -35,6 +42,7 @@ top="$(cd "$here/.." && pwd)"
 
 runtime=15
 ramp=2
+rounds=3
 keep=0
 warmup=1
 brick_fs=1
@@ -50,6 +58,8 @@ while [ $# -gt 0 ]; do
     --runtime=*) runtime="${1#*=}"; shift ;;
     --only) only="${2:?--only needs a workload}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
+    --rounds) rounds="${2:?--rounds needs N}"; shift 2 ;;
+    --rounds=*) rounds="${1#*=}"; shift ;;
     --keep) keep=1; shift ;;
     --no-warmup) warmup=0; shift ;;
     --root-fs) brick_fs=0; shift ;;
@@ -60,6 +70,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$runtime" =~ ^[0-9]+$ ]] && [ "$runtime" -ge 3 ] || { echo "file-bench: --runtime must be an integer >= 3" >&2; exit 2; }
+[[ "$rounds" =~ ^[0-9]+$ ]] && [ "$rounds" -le 9 ] || { echo "file-bench: --rounds must be an integer from 0 to 9" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "file-bench: run it as root (mounts, drop_caches)" >&2; exit 2; }
 
 # ---- which workloads ----
@@ -76,6 +87,15 @@ else
     esac
   done
 fi
+
+# The disk-bound workloads, measured in alternating rounds once both halves are done (see the top).
+alt=()
+if [ "${#sides[@]}" = 2 ] && [ "$rounds" -gt 0 ]; then
+  for w in seqwrite randwrite-fsync; do [ -n "${want[$w]:-}" ] && alt+=("$w"); done
+fi
+in_alt() { case " ${alt[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+sfx=""  # while a round runs: the suffix of its figures' keys ("@2") ...
+fsfx="" # ... and of its files ("-r2")
 
 # Sizes and bounds. Every step has a bound: a slow or stuck file system gives a partial figure or
 # "timeout", never a hang.
@@ -291,7 +311,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Everything must end in bounded time: a watchdog ends the run (and so runs the cleanup).
-limit=$((120 + ${#sides[@]} * (900 + 6 * runtime)))
+limit=$((120 + ${#sides[@]} * (900 + 6 * runtime) + rounds * (4 * runtime + 240)))
 (
   trap 'kill "$sp" 2>/dev/null; exit 0' TERM
   sleep "$limit" &
@@ -498,38 +518,46 @@ fio_error() { # side, name: fio's error code in its JSON, or the exit message
 
 # ---- the workloads: side, mount point ----
 
-# The disk's ceiling, measured right before each side starts (the disk of this kind of machine
-# drifts a lot within minutes, so each side is set against the disk as it was in its own half):
-# three fresh brick file systems like the bricks', written directly, with no file system software
-# in between. For randwrite-fsync: 4 KiB written and fsynced on all three at once, the next once
-# all three are done (ceiling.py). For seqwrite: the same fio sequential write as the workload's,
-# on all three at once; the slowest copy gives the rate. A replica-3 volume cannot beat either.
-wl_ceiling() { # side
-  local side="$1" d="$work/ceiling" b v ok=1
-  [ -n "${want[randwrite-fsync]:-}${want[seqwrite]:-}" ] || return 0
-  for b in 1 2 3; do make_brick_fs "$d/b$b" || ok=0; done
-  if [ "$ok" = 1 ] && [ -n "${want[randwrite-fsync]:-}" ]; then
-    if v="$(bounded $((runtime + 60)) python3 "$work/ceiling.py" "$d/b1" "$d/b2" "$d/b3" "$runtime")"; then
-      res "$side" ceil_randwrite_iops "${v%%$'\t'*}" "${v#*$'\t'}"
-    fi
+# The disk's ceiling: three fresh brick file systems like the bricks', written directly, with no
+# file system software in between. For randwrite-fsync: 4 KiB written and fsynced on all three at
+# once, the next once all three are done (ceiling.py). For seqwrite: the same fio sequential write
+# as the workload's, on all three at once; the slowest copy gives the rate. A replica-3 volume
+# cannot beat either. Measured right before each side's half, or at the start of each
+# alternating round (the disk of this kind of machine drifts a lot within minutes).
+ceiling_make() {
+  local b ok=0
+  for b in 1 2 3; do make_brick_fs "$work/ceiling/b$b" || ok=1; done
+  [ "$ok" = 0 ] || log "  no file systems for the disk's ceiling"
+  return "$ok"
+}
+ceiling_measure() { # side...: the figures go to each side's results
+  local d="$work/ceiling" v side
+  if [ -n "${want[randwrite-fsync]:-}" ] \
+      && v="$(bounded $((runtime + 60)) python3 "$work/ceiling.py" "$d/b1" "$d/b2" "$d/b3" "$runtime")"; then
+    for side in "$@"; do res "$side" "ceil_randwrite_iops$sfx" "${v%%$'\t'*}" "${v#*$'\t'}"; done
   fi
-  if [ "$ok" = 1 ] && [ -n "${want[seqwrite]:-}" ]; then
-    if bounded $((seq_limit + 120)) fio --rw=write --bs=1M --size="$seq_size" --end_fsync=1 --ioengine=psync \
-        --output-format=json --output="$work/results/$side-ceiling-seq.json" \
-        --name=c1 --directory="$d/b1" --name=c2 --directory="$d/b2" --name=c3 --directory="$d/b3" >/dev/null 2>&1; then
-      v="$(pyq "'%.1f\tslowest of three copies: %d MiB in %.2f s' % ((lambda j: (j['write']['io_bytes'] / j['job_runtime'] * 1000 / 1e6, j['write']['io_bytes'] >> 20, j['job_runtime'] / 1000))(max(d['jobs'], key=lambda j: j['job_runtime'])))" \
-        <"$work/results/$side-ceiling-seq.json")"
-      res "$side" ceil_seq_mbs "${v%%$'\t'*}" "${v#*$'\t'}"
-    fi
+  if [ -n "${want[seqwrite]:-}" ] && bounded $((seq_limit + 120)) fio --rw=write --bs=1M --size="$seq_size" --end_fsync=1 \
+      --ioengine=psync --output-format=json --output="$work/results/$1-ceiling-seq$fsfx.json" \
+      --name=c1 --directory="$d/b1" --name=c2 --directory="$d/b2" --name=c3 --directory="$d/b3" >/dev/null 2>&1; then
+    v="$(pyq "'%.1f\tslowest of three copies: %d MiB in %.2f s' % ((lambda j: (j['write']['io_bytes'] / j['job_runtime'] * 1000 / 1e6, j['write']['io_bytes'] >> 20, j['job_runtime'] / 1000))(max(d['jobs'], key=lambda j: j['job_runtime'])))" \
+      <"$work/results/$1-ceiling-seq$fsfx.json")"
+    for side in "$@"; do res "$side" "ceil_seq_mbs$sfx" "${v%%$'\t'*}" "${v#*$'\t'}"; done
   fi
   rm -f "$d"/b*/c*.0.0 "$d"/b*/ceiling.dat 2>/dev/null
+  log "  disk ceiling: $(grep -E "^ceil_[a-z_]*${sfx}"$'\t' "$work/results/$1.tsv" | cut -f1,2 | tr '\t\n' '= ' || true)"
+}
+ceiling_drop() {
+  local d="$work/ceiling" b v
   drop_brick_fs "$d/b1" "$d/b2" "$d/b3"
   for b in 1 2 3; do
     [ -f "$d/b$b.img" ] && losetup -j "$d/b$b.img" | cut -d: -f1 | while read -r v; do losetup -d "$v" 2>/dev/null; done
   done
   rm -f "$d"/b*.img
-  [ "$ok" = 1 ] || log "  no file systems for the disk's ceiling"
-  log "  disk ceiling: $(grep -E '^ceil_' "$work/results/$side.tsv" | cut -f1,2 | tr '\t\n' '= ' || true)"
+}
+wl_ceiling() { # side: before its half
+  [ -n "${want[randwrite-fsync]:-}${want[seqwrite]:-}" ] || return 0
+  ceiling_make && ceiling_measure "$1"
+  ceiling_drop
 }
 
 # The same unmeasured warm-up on both sides before the first workload: servers are long-running
@@ -611,28 +639,28 @@ wl_tar() {
 wl_seqwrite() {
   local side="$1" mnt="$2" t0 dt v
   t0=$(now)
-  if ! run_fio "$side" seqwrite "$mnt" --rw=write --bs=1M --size="$seq_size" --end_fsync=1 --runtime="$seq_limit"; then
-    res "$side" seq_mbs fail "fio error $(fio_error "$side" seqwrite)"
+  if ! run_fio "$side" "seqwrite$fsfx" "$mnt" --rw=write --bs=1M --size="$seq_size" --end_fsync=1 --runtime="$seq_limit"; then
+    res "$side" "seq_mbs$sfx" fail "fio error $(fio_error "$side" "seqwrite$fsfx")"
     return 1
   fi
   dt=$(elapsed "$t0")
   # bytes written / the job's run time (fio counts the final fsync in it)
   v="$(pyq "'%.1f\t%d MiB in %.2f s' % (d['jobs'][0]['write']['io_bytes'] / d['jobs'][0]['job_runtime'] * 1000 / 1e6, d['jobs'][0]['write']['io_bytes'] >> 20, d['jobs'][0]['job_runtime'] / 1000)" \
-    <"$work/results/$side-seqwrite.json")"
-  printf 'seq_mbs\t%s (fio ran %s s in all)\n' "$v" "$dt" >>"$work/results/$side.tsv"
+    <"$work/results/$side-seqwrite$fsfx.json")"
+  printf 'seq_mbs%s\t%s (fio ran %s s in all)\n' "$sfx" "$v" "$dt" >>"$work/results/$side.tsv"
   log "  ${v%%$'\t'*} MB/s (${v#*$'\t'})"
 }
 
 wl_randwrite-fsync() {
   local side="$1" mnt="$2" v
-  if ! run_fio "$side" randwrite-fsync "$mnt" --rw=randwrite --bs=4k --size="$randwrite_size" --fsync=1 --overwrite=1 \
+  if ! run_fio "$side" "randwrite-fsync$fsfx" "$mnt" --rw=randwrite --bs=4k --size="$randwrite_size" --fsync=1 --overwrite=1 \
       --time_based --runtime="$runtime" --ramp_time="$ramp"; then
-    res "$side" randwrite_iops fail "fio error $(fio_error "$side" randwrite-fsync)"
+    res "$side" "randwrite_iops$sfx" fail "fio error $(fio_error "$side" "randwrite-fsync$fsfx")"
     return 1
   fi
   v="$(pyq "'%.0f\tmean write+fsync %.3f ms' % (d['jobs'][0]['write']['iops'], (d['jobs'][0]['write']['lat_ns']['mean'] + d['jobs'][0]['sync']['lat_ns']['mean']) / 1e6)" \
-    <"$work/results/$side-randwrite-fsync.json")"
-  res "$side" randwrite_iops "${v%%$'\t'*}" "${v#*$'\t'}"
+    <"$work/results/$side-randwrite-fsync$fsfx.json")"
+  res "$side" "randwrite_iops$sfx" "${v%%$'\t'*}" "${v#*$'\t'}"
   log "  ${v%%$'\t'*} IOPS (${v#*$'\t'})"
 }
 
@@ -926,42 +954,133 @@ our_ticks() { # CPU ticks of what this run started: its live daemons and FUSE cl
   echo "$t"
 }
 
-run_side() { # side
-  local side="$1" mnt="$work/mnt/$1" w t0 label
+measure() { # side workload: runs it, with the CPU the machine and this run used meanwhile
+  local side="$1" w="$2" label m0 o0 c0 m1 o1
   label=$([ "$side" = braid ] && echo Braid || echo GlusterFS)
-  t0=$SECONDS
-  : >"$work/results/$side.tsv"
-  log "$label: the disk's ceiling"
-  wl_ceiling "$side"
-  if ! "setup_$side"; then
-    echo "$label: ${side_error[$side]:-setup failed}" >&2
-    return 0
+  log "$label: $w${sfx:+ (round ${sfx#@})}"
+  m0="$(machine_busy_ticks)"; o0="$(our_ticks)"; c0=$(now)
+  if [ "$w" = heal ]; then
+    "wl_heal_$side" || log "  $label heal failed (see above)"
+  else
+    "wl_$w" "$side" "$work/mnt/$side" || log "  $label $w failed (see above)"
   fi
-  local m0 o0 c0 m1 o1
-  if [ "$warmup" = 1 ]; then
-    log "$label: warm-up"
-    wl_warmup "$side" "$mnt"
-  fi
-  for w in "${all_workloads[@]}"; do
-    [ -n "${want[$w]:-}" ] || continue
-    log "$label: $w"
-    m0="$(machine_busy_ticks)"; o0="$(our_ticks)"; c0=$(now)
-    if [ "$w" = heal ]; then
-      "wl_heal_$side" || log "  $label heal failed (see above)"
-    else
-      "wl_$w" "$side" "$mnt" || log "  $label $w failed (see above)"
-    fi
-    m1="$(machine_busy_ticks)"; o1="$(our_ticks)"
-    # whole machine and ours, as fractions of one core, over the workload's wall time
-    python3 -c "t = $(now) - $c0; print(($m1 - $m0) / $clk_tck / t, ($o1 - $o0) / $clk_tck / t, t)" \
-      >"$work/results/$side-$w.cpu"
-  done
-  log "$label: done in $((SECONDS - t0)) s; tearing down"
-  "teardown_$side"
-  echo "$((SECONDS - t0))" >"$work/results/$side.seconds"
+  m1="$(machine_busy_ticks)"; o1="$(our_ticks)"
+  # whole machine and ours, as fractions of one core, over the workload's wall time
+  python3 -c "t = $(now) - $c0; print(($m1 - $m0) / $clk_tck / t, ($o1 - $o0) / $clk_tck / t, t)" \
+    >"$work/results/$side-$w$fsfx.cpu"
 }
 
-for side in "${sides[@]}"; do run_side "$side"; done
+declare -A up=() spent=() # sides set up and mounted; seconds each side's steps took
+start_side() { # side: (the disk's ceiling,) setup and warm-up; false if it could not be set up
+  local side="$1" label t0=$SECONDS rc=0
+  label=$([ "$side" = braid ] && echo Braid || echo GlusterFS)
+  : >"$work/results/$side.tsv"
+  if [ "${#alt[@]}" = 0 ]; then
+    log "$label: the disk's ceiling"
+    wl_ceiling "$side"
+  fi
+  if "setup_$side"; then
+    up[$side]=1
+    if [ "$warmup" = 1 ]; then
+      log "$label: warm-up"
+      wl_warmup "$side" "$work/mnt/$side"
+    fi
+  else
+    echo "$label: ${side_error[$side]:-setup failed}" >&2
+    rc=1
+  fi
+  spent[$side]=$(( ${spent[$side]:-0} + SECONDS - t0 ))
+  return "$rc"
+}
+run_side() { # side workload...: those of them that were asked for
+  local side="$1" w t0=$SECONDS; shift
+  for w in "$@"; do
+    [ -n "${want[$w]:-}" ] && measure "$side" "$w"
+  done
+  spent[$side]=$(( ${spent[$side]:-0} + SECONDS - t0 ))
+}
+stop_side() { # side
+  local t0=$SECONDS
+  log "$([ "$1" = braid ] && echo Braid || echo GlusterFS): done; tearing down"
+  "teardown_$1"
+  unset "up[$1]"
+  spent[$1]=$(( ${spent[$1]:-0} + SECONDS - t0 ))
+  echo "${spent[$1]}" >"$work/results/$1.seconds"
+}
+
+# The alternating rounds of the disk-bound workloads (see the top), then each round's figures
+# summed up: the median of the rounds under the plain key, and the CPU over all of them.
+alternate() {
+  local r w side order ok=0 t0=$SECONDS
+  ceiling_make || ok=1
+  for r in $(seq 1 "$rounds"); do
+    sfx="@$r"; fsfx="-r$r"
+    log "round $r of $rounds: the disk's ceiling"
+    [ "$ok" = 0 ] && ceiling_measure "${!up[@]}"
+    if [ $((r % 2)) = 1 ]; then order=(gluster braid); else order=(braid gluster); fi
+    for w in "${alt[@]}"; do
+      for side in "${order[@]}"; do
+        [ -n "${up[$side]:-}" ] && measure "$side" "$w"
+      done
+    done
+  done
+  sfx=""; fsfx=""
+  ceiling_drop
+  for side in gluster braid; do
+    [ -f "$work/results/$side.tsv" ] || continue
+    python3 - "$work/results" "$side" "${alt[@]}" <<'PY'
+import glob, os, statistics, sys
+res, side, alt = sys.argv[1], sys.argv[2], sys.argv[3:]
+tsv = os.path.join(res, side + ".tsv")
+rounds = {}
+for line in open(tsv):
+    parts = line.rstrip("\n").split("\t")
+    if "@" in parts[0]:
+        key, r = parts[0].split("@")
+        rounds.setdefault(key, []).append((int(r), parts[1], parts[2] if len(parts) > 2 else ""))
+with open(tsv, "a") as out:
+    for key, vals in rounds.items():
+        nums = []
+        for _, v, _ in vals:
+            try:
+                nums.append(float(v))
+            except ValueError:
+                pass
+        listed = ", ".join(v for _, v, _ in sorted(vals))
+        if nums:
+            m = statistics.median(nums)
+            out.write(f"{key}\t{m:.1f}\tmedian of {len(nums)} alternating rounds: {listed}\n")
+        else:
+            out.write(f"{key}\tfail\t{vals[0][2]}\n")
+for w in alt:
+    machine = ours = total = 0.0
+    for p in glob.glob(os.path.join(res, f"{side}-{w}-r*.cpu")):
+        m, o, t = (float(x) for x in open(p).read().split())
+        machine, ours, total = machine + m * t, ours + o * t, total + t
+    if total:
+        open(os.path.join(res, f"{side}-{w}.cpu"), "w").write(f"{machine / total} {ours / total} {total}\n")
+PY
+  done
+  for side in "${!up[@]}"; do spent[$side]=$(( ${spent[$side]:-0} + (SECONDS - t0) / 2 )); done
+}
+
+if [ "${#alt[@]}" = 0 ]; then
+  for side in "${sides[@]}"; do
+    start_side "$side" || continue
+    run_side "$side" "${all_workloads[@]}"
+    stop_side "$side"
+  done
+else
+  for side in "${sides[@]}"; do
+    start_side "$side" && run_side "$side" smallfile tar randread
+  done
+  [ "${#up[@]}" -gt 0 ] && alternate
+  for side in "${sides[@]}"; do
+    [ -n "${up[$side]:-}" ] || continue
+    run_side "$side" heal
+    stop_side "$side"
+  done
+fi
 
 # ---------------------------------------------------------------- the table
 echo
@@ -969,9 +1088,9 @@ errs=()
 for side in "${sides[@]}"; do
   [ -n "${side_error[$side]:-}" ] && errs+=("$([ "$side" = braid ] && echo Braid || echo GlusterFS): ${side_error[$side]}")
 done
-python3 - "$work/results" "$runtime" "${errs[@]}" <<'PY'
+python3 - "$work/results" "$runtime" "$([ "${#alt[@]}" -gt 0 ] && echo "$rounds" || echo 0)" "${errs[@]}" <<'PY'
 import os, sys
-res, runtime, errs = sys.argv[1], sys.argv[2], sys.argv[3:]
+res, runtime, rounds, errs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 def load(side):
     p = os.path.join(res, f"{side}.tsv")
     out = {}
@@ -1020,6 +1139,9 @@ def cell(v, unit):
 fmt = "{:<28} {:>6} {:>10} {:>10} {:>8} {:>6}  {}"
 print("Braid replica 3 (FUSE) vs GlusterFS replica 3 (FUSE), same machine, one after the other;"
       f" fio {runtime}s per time-based run")
+if rounds:
+    print(f"seq write and randwrite fsync=1: the median of {rounds} alternating rounds, both volumes mounted"
+          " (one round per line below the table)")
 print("ratio: >1 means Braid is better. For ops/s, MB/s and IOPS it is Braid/GlusterFS; for times (s)"
       " and bytes it is GlusterFS/Braid.")
 print(fmt.format("workload", "unit", "Braid", "GlusterFS", "ratio", "goal", ""))
@@ -1050,7 +1172,7 @@ ceil = [(k, label, unit) for k, label, unit in (("randwrite_iops", "4k randwrite
 if ceil:
     print()
     print("Against the disk's ceiling (three fresh brick file systems written directly, nothing in between,"
-          " measured right before each side's half):")
+          + (" measured at the start of each round; medians):" if rounds else " measured right before each side's half):"))
     fmt3 = "{:<28} {:>6} {:>10} {:>10} {:>10} {:>10}"
     print(fmt3.format("workload", "unit", "Braid", "its disk", "GlusterFS", "its disk"))
     for k, label, unit in ceil:
@@ -1060,9 +1182,22 @@ if ceil:
             c, _ = num(d.get("ceil_" + k))
             cells += [f"{100 * x / c:.0f}%" if x and c else "-", cell(d.get("ceil_" + k), unit)]
         print(fmt3.format(label, unit, *cells))
+if rounds:
+    print()
+    print("Each alternating round (GlusterFS first in odd rounds, Braid first in even ones):")
+    fmt4 = "{:<28} {:>5} {:>10} {:>10} {:>8} {:>11} {:>8} {:>8}"
+    print(fmt4.format("workload", "round", "Braid", "GlusterFS", "ratio", "disk ceil.", "Braid %", "Gl. %"))
+    for k, label, unit in (("seq_mbs", "1 MiB seq write 512 MiB", "MB/s"), ("randwrite_iops", "4k randwrite fsync=1", "IOPS")):
+        for r in range(1, rounds + 1):
+            bv, gv, cv = b.get(f"{k}@{r}"), g.get(f"{k}@{r}"), (b.get(f"ceil_{k}@{r}") or g.get(f"ceil_{k}@{r}"))
+            if bv is None and gv is None:
+                continue
+            (bx, _), (gx, _), (cx, _) = num(bv), num(gv), num(cv)
+            print(fmt4.format(label, r, cell(bv, unit), cell(gv, unit), f"{bx / gx:.2f}" if bx and gx else "-", cell(cv, unit),
+                              f"{100 * bx / cx:.0f}%" if bx and cx else "-", f"{100 * gx / cx:.0f}%" if gx and cx else "-"))
 print()
 for side, name, d in (("gluster", "GlusterFS", g), ("braid", "Braid", b)):
-    notes = [(k, v) for k, v in d.items() if v[1] or v[0] == "fail"]
+    notes = [(k, v) for k, v in d.items() if (v[1] or v[0] == "fail") and "@" not in k]
     if d:
         print(f"{name} notes" + (f" (its half took {secs[side]} s):" if side in secs else ":"))
         for k, (v, note) in notes:
