@@ -62,6 +62,9 @@ final class CallStreams implements AutoCloseable {
                 s = streams.putIfAbsent(address, made);
                 if (s == null) {
                     s = made;
+                    if (closed) { // close() ran meanwhile and may not have seen it: it must not outlive the mount
+                        made.end(Status.UNAVAILABLE.withDescription("unmounted"), true);
+                    }
                 } else {
                     made.end(Status.CANCELLED.withDescription("another stream to " + address), true);
                 }

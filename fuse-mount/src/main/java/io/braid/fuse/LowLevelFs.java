@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
@@ -65,6 +67,14 @@ final class LowLevelFs {
     private final Map<Long, Long> opened = new ConcurrentHashMap<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private final AtomicBoolean mounted = new AtomicBoolean();
+    /**
+     * Answers given later, from the thread a server's reply came on (reads, unlinks): counted
+     * while they are owed, and given under the read lock, so that the session (whose channel an
+     * answer writes to) is destroyed only once none is running and none can start after.
+     */
+    private final AtomicInteger owed = new AtomicInteger();
+    private final ReentrantReadWriteLock session = new ReentrantReadWriteLock();
+    private boolean sessionGone; // guarded by session
     /** Kept reachable while mounted: libfuse holds pointers to its callbacks. */
     private FuseLowLevel.Ops ops;
     private volatile Path mountPoint;
@@ -135,6 +145,7 @@ final class LowLevelFs {
         try {
             lib.fuse_session_add_chan(se, ch);
             new Workers(se, ch).serve();
+            endLateAnswers();
             lib.fuse_session_remove_chan(ch);
             lib.fuse_session_destroy(se);
         } finally {
@@ -331,7 +342,8 @@ final class LowLevelFs {
             if (asked == null) {
                 return removed(req, parent, name, fs::unlink);
             }
-            asked.whenComplete((r, failed) -> {
+            owe();
+            asked.whenComplete((r, failed) -> late(() -> {
                 int res = failed != null ? -Errno.EIO : r;
                 try {
                     if (res == 0) {
@@ -342,7 +354,7 @@ final class LowLevelFs {
                 } finally {
                     lib.fuse_reply_err(req, -res); // always answered, or the caller would hang
                 }
-            });
+            }));
             return 0; // answered when the reply comes
         }));
         o.rmdir.set((req, parent, name) -> serve(req, () -> removed(req, parent, name, fs::rmdir)));
@@ -408,7 +420,8 @@ final class LowLevelFs {
             Scratch s = context(req);
             CompletableFuture<FileReply> asked = fs.readAsync(size, off, FuseFileInfo.of(fi));
             if (asked != null) {
-                asked.whenComplete((reply, failed) -> answerRead(req, size, reply, failed));
+                owe();
+                asked.whenComplete((reply, failed) -> late(() -> answerRead(req, size, reply, failed)));
                 return 0; // answered when the reply comes
             }
             Pointer buf = size <= BraidFs.MAX_IO ? s.io : Memory.allocateDirect(runtime, size);
@@ -580,6 +593,49 @@ final class LowLevelFs {
         } catch (RuntimeException | Error e) {
             LOG.error("FUSE read failed: {}", e.toString(), e);
             lib.fuse_reply_err(req, Errno.EIO);
+        }
+    }
+
+    /** Will answer later through {@link #late}: call before the request's work goes out. */
+    private void owe() {
+        owed.incrementAndGet();
+    }
+
+    /** Gives an owed answer, unless the session is gone (unmounted meanwhile: nobody waits for it). */
+    private void late(Runnable answer) {
+        session.readLock().lock();
+        try {
+            if (!sessionGone) {
+                answer.run();
+            }
+        } finally {
+            session.readLock().unlock();
+            owed.decrementAndGet();
+        }
+    }
+
+    /**
+     * Once the kernel ended the session: waits a little for the owed answers (a server's reply
+     * already on its way), then lets none start, so none touches the session once destroyed.
+     */
+    private void endLateAnswers() {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+        while (owed.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        session.writeLock().lock();
+        try {
+            sessionGone = true;
+        } finally {
+            session.writeLock().unlock();
+        }
+        if (owed.get() > 0) {
+            LOG.info("unmounted with {} answers still owed; they are dropped", owed.get());
         }
     }
 
