@@ -944,14 +944,22 @@ clk_tck="$(getconf CLK_TCK)"
 machine_busy_ticks() { # all CPUs' non-idle ticks since boot (user nice system irq softirq steal)
   awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
 }
-our_ticks() { # CPU ticks of what this run started: its live daemons and FUSE clients, and this
-  # shell with its waited-for children (fio, python, tar, the CLIs...), all with their children
-  local t=0 p f
+our_ticks() { # "PID TICKS" per line, for what this run started: its live daemons and FUSE clients,
+  # and this shell with its waited-for children (fio, python, tar, the CLIs...), all with their children
+  local p f
   for p in $(our_pids) $$; do
     f="$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null)" || continue
-    [ -n "$f" ] && t=$((t + $(awk '{print $12 + $13 + $14 + $15}' <<<"$f")))
+    [ -n "$f" ] && echo "$p $(awk '{print $12 + $13 + $14 + $15}' <<<"$f")"
   done
-  echo "$t"
+}
+ticks_between() { # two our_ticks snapshots: the ticks spent in between by the processes alive at
+  # the end (one started meanwhile counts in full; one killed meanwhile, such as a heal's victim,
+  # drops out instead of taking its whole lifetime's ticks off the sum)
+  python3 -c '
+import sys
+a = dict(l.split() for l in sys.argv[1].splitlines() if l.strip())
+b = dict(l.split() for l in sys.argv[2].splitlines() if l.strip())
+print(sum(int(t) - int(a.get(p, 0)) for p, t in b.items()))' "$1" "$2"
 }
 
 measure() { # side workload: runs it, with the CPU the machine and this run used meanwhile
@@ -966,7 +974,7 @@ measure() { # side workload: runs it, with the CPU the machine and this run used
   fi
   m1="$(machine_busy_ticks)"; o1="$(our_ticks)"
   # whole machine and ours, as fractions of one core, over the workload's wall time
-  python3 -c "t = $(now) - $c0; print(($m1 - $m0) / $clk_tck / t, ($o1 - $o0) / $clk_tck / t, t)" \
+  python3 -c "t = $(now) - $c0; print(($m1 - $m0) / $clk_tck / t, $(ticks_between "$o0" "$o1") / $clk_tck / t, t)" \
     >"$work/results/$side-$w$fsfx.cpu"
 }
 
