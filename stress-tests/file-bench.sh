@@ -944,22 +944,27 @@ clk_tck="$(getconf CLK_TCK)"
 machine_busy_ticks() { # all CPUs' non-idle ticks since boot (user nice system irq softirq steal)
   awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
 }
-our_ticks() { # "PID TICKS" per line, for what this run started: its live daemons and FUSE clients,
-  # and this shell with its waited-for children (fio, python, tar, the CLIs...), all with their children
+our_ticks() { # "PID PPID TICKS" per line, for what this run started: its live daemons and FUSE
+  # clients, and this shell with its waited-for children (fio, python, tar, the CLIs...), all with
+  # their children
   local p f
   for p in $(our_pids) $$; do
     f="$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null)" || continue
-    [ -n "$f" ] && echo "$p $(awk '{print $12 + $13 + $14 + $15}' <<<"$f")"
+    [ -n "$f" ] && echo "$p $(awk '{print $2, $12 + $13 + $14 + $15}' <<<"$f")"
   done
 }
-ticks_between() { # two our_ticks snapshots: the ticks spent in between by the processes alive at
-  # the end (one started meanwhile counts in full; one killed meanwhile, such as a heal's victim,
-  # drops out instead of taking its whole lifetime's ticks off the sum)
+ticks_between() { # two our_ticks snapshots: the ticks spent in between. A process started
+  # meanwhile counts in full; one killed meanwhile (a heal's victim) drops out, and if it was this
+  # shell's child, its ticks from before the first snapshot come off again, as waiting for it
+  # added its whole lifetime to this shell's children's ticks.
   python3 -c '
 import sys
-a = dict(l.split() for l in sys.argv[1].splitlines() if l.strip())
-b = dict(l.split() for l in sys.argv[2].splitlines() if l.strip())
-print(sum(int(t) - int(a.get(p, 0)) for p, t in b.items()))' "$1" "$2"
+shell = sys.argv[3]
+a = {p: (pp, int(t)) for p, pp, t in (l.split() for l in sys.argv[1].splitlines() if l.strip())}
+b = {p: (pp, int(t)) for p, pp, t in (l.split() for l in sys.argv[2].splitlines() if l.strip())}
+n = sum(t - a.get(p, (0, 0))[1] for p, (_, t) in b.items())
+n -= sum(t for p, (pp, t) in a.items() if p not in b and pp == shell)
+print(n)' "$1" "$2" "$$"
 }
 
 measure() { # side workload: runs it, with the CPU the machine and this run used meanwhile
