@@ -635,7 +635,7 @@ final class LowLevelFs {
             session.writeLock().unlock();
         }
         if (owed.get() > 0) {
-            LOG.info("unmounted with {} answers still owed; they are dropped", owed.get());
+            LOG.info("unmounted with {} answer(s) to the kernel still owed: dropped", owed.get());
         }
     }
 
