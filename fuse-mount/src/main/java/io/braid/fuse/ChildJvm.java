@@ -14,6 +14,8 @@ final class ChildJvm {
      * Lets Netty allocate its pooled direct memory without the JDK zeroing it first (a new chunk
      * of the pool is 4 MiB; bin/braidd gives the servers the same options).
      */
+    static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xmx512m");
+
     static final List<String> NETTY_OPTIONS = List.of("-Dio.netty.tryReflectionSetAccessible=true",
             "--add-opens=java.base/java.nio=ALL-UNNAMED");
 
@@ -30,8 +32,12 @@ final class ChildJvm {
         // jnr-ffi turns file names into Strings with the default charset: it must be UTF-8.
         cmd.add("-Dfile.encoding=UTF-8");
         cmd.add("-Dsun.jnu.encoding=UTF-8");
-        cmd.add("-XX:+UseSerialGC");
-        cmd.add("-Xmx512m");
+        String opts = System.getenv("BRAID_MOUNT_JAVA_OPTS"); // as BRAIDD_JAVA_OPTS for bin/braidd
+        if (opts != null && !opts.isBlank()) {
+            cmd.addAll(List.of(opts.trim().split("\\s+")));
+        } else {
+            cmd.addAll(JVM_OPTIONS);
+        }
         cmd.addAll(NETTY_OPTIONS);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
