@@ -23,6 +23,11 @@ final class FdCache {
         final int fd;
         final boolean writable;
         private final AtomicInteger refs = new AtomicInteger(1);
+        /**
+         * Bytes written through this descriptor since its last flush began (an estimate: writers on
+         * two threads may lose an addition). A new descriptor starts unknown, as if much were.
+         */
+        volatile long unsynced = Long.MAX_VALUE / 2;
 
         Handle(int fd, boolean writable) {
             this.fd = fd;

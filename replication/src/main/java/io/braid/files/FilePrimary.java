@@ -320,6 +320,7 @@ public final class FilePrimary implements AutoCloseable {
         List<CompletableFuture<Void>> acks = new ArrayList<>();
         long mine;
         FileStore.Sync sync = null;
+        String path;
         order.lock();
         try {
             CompletableFuture<FileReply> early = answeredOrRefused(req);
@@ -327,6 +328,7 @@ public final class FilePrimary implements AutoCloseable {
             early = notAfter(req.getClient(), req.getFsync().getAfterList());
             if (early != null) return early;
             FileRequest named = openFiles.through(req);
+            path = named.getFsync().getPath();
             try {
                 // resolved in order: a rename or unlink after it does not change the file it flushes
                 sync = replica.store().openForSync(named.getFsync().getPath(), named.getFsync().getDatasync());
@@ -349,7 +351,17 @@ public final class FilePrimary implements AutoCloseable {
         CompletableFuture<Void> all = CompletableFuture.allOf(acks.toArray(new CompletableFuture[0]));
         if (!acks.isEmpty()) all.whenComplete((x, e) -> settled(mine));
         FileStore.Sync resolved = sync;
-        CompletableFuture<FileReply> local = CompletableFuture.supplyAsync(() -> FileOps.sync(resolved), SYNCS);
+        CompletableFuture<FileReply> local;
+        java.util.concurrent.Executor loop = replica.syncPolicy().inlineLoop(resolved, req.getClient(), path);
+        if (loop != null) {
+            // queued behind the flush of the secondaries' streams (queued by the sends above), so
+            // the secondaries' fsyncs start before this one holds the loop
+            CompletableFuture<FileReply> f = new CompletableFuture<>();
+            loop.execute(() -> f.complete(FileOps.sync(resolved)));
+            local = f;
+        } else {
+            local = CompletableFuture.supplyAsync(() -> FileOps.sync(resolved), SYNCS);
+        }
         return local.thenCombine(all.handle((v, e) -> e), (reply, e) -> {
             if (reply.getErrno() != 0) return reply;
             if (e != null) return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());

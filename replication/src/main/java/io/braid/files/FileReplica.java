@@ -40,6 +40,7 @@ public final class FileReplica implements AutoCloseable {
     private final ReplyCache replies = new ReplyCache();
     /** The set's advisory locks: the primary's own, or a secondary's copy of them (see LockTable). */
     private final LockTable locks = new LockTable();
+    private final SyncPolicy syncPolicy = new SyncPolicy();
     private volatile SetView view;
     private volatile FilePrimary primary;
     private volatile Receiver receiver;
@@ -74,6 +75,11 @@ public final class FileReplica implements AutoCloseable {
 
     public SetView view() {
         return view;
+    }
+
+    /** Where this brick's fsyncs run (on the primary and as a secondary). */
+    SyncPolicy syncPolicy() {
+        return syncPolicy;
     }
 
     FileStore store() {
@@ -423,12 +429,14 @@ public final class FileReplica implements AutoCloseable {
                 send(ack.setErrno(e.errno()).setError(e.getMessage()));
                 return;
             }
-            FilePrimary.SYNCS.execute(() -> {
+            Runnable flush = () -> {
                 FileReply done = FileOps.sync(sync);
                 if (done.getErrno() == 0) replies.put(r.getClient(), r.getId(), done);
                 else ack.setErrno(done.getErrno()).setError(done.getMessage());
                 send(ack);
-            });
+            };
+            if (syncPolicy.inlineLoop(sync, r.getClient(), r.getFsync().getPath()) != null) flush.run();
+            else FilePrimary.SYNCS.execute(flush);
         }
 
         /** Acknowledges one operation; nothing once the stream failed or ended. */

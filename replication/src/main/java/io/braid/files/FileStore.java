@@ -560,7 +560,7 @@ public final class FileStore implements AutoCloseable {
                 try {
                     long n = pwriteAll(h.fd, Scratch.address(data), data.remaining(), offset);
                     if (n < 0) throw Brick.error((int) -n, "write", path);
-                    startWriteback(h.fd, offset, n);
+                    startWriteback(h, offset, n);
                     return (int) n;
                 } finally {
                     Reference.reachabilityFence(data);
@@ -584,7 +584,7 @@ public final class FileStore implements AutoCloseable {
                 total += (int) n;
                 if (n < len) break;
             }
-            startWriteback(h.fd, offset, total);
+            startWriteback(h, offset, total);
             return total;
         } finally {
             h.release();
@@ -660,7 +660,7 @@ public final class FileStore implements AutoCloseable {
                 total += n;
                 i += count;
             }
-            startWriteback(h.fd, offset, total);
+            startWriteback(h, offset, total);
             return (int) total;
         } finally {
             Reference.reachabilityFence(parts);
@@ -769,6 +769,9 @@ public final class FileStore implements AutoCloseable {
         return new Sync(h, path, datasync);
     }
 
+    /** Bytes written since a descriptor's last flush up to which {@link Sync#quick} holds. */
+    static final long QUICK_SYNC = 64 << 10;
+
     /** A resolved fsync; {@link #run} once. */
     public final class Sync {
         private final FdCache.Handle handle;
@@ -781,6 +784,15 @@ public final class FileStore implements AutoCloseable {
             this.datasync = datasync;
         }
 
+        /**
+         * Whether this flush is known to be short: at most {@link #QUICK_SYNC} bytes were written
+         * through its descriptor since the descriptor's last flush began. A descriptor this store
+         * did not write through (a directory's, one opened afresh) counts as unknown, so not short.
+         */
+        public boolean quick() {
+            return handle.unsynced <= QUICK_SYNC;
+        }
+
         /** Lets the descriptor go without flushing. */
         public void abandon() {
             handle.release();
@@ -789,6 +801,7 @@ public final class FileStore implements AutoCloseable {
         /** Flushes the file and lets its descriptor go. */
         public void run() throws FsError {
             try {
+                handle.unsynced = 0; // writes from here on may come after the flush: counted anew
                 int rc;
                 do {
                     rc = datasync ? C.fdatasync(handle.fd) : C.fsync(handle.fd);
@@ -989,8 +1002,9 @@ public final class FileStore implements AutoCloseable {
      * it arrives, instead of all at the fsync or close that follows it (or when the kernel's dirty
      * limits force it). Small writes are left to the kernel's own writeback, which merges them.
      */
-    private static void startWriteback(int fd, long offset, long len) {
-        if (len >= EARLY_WRITEBACK) C.sync_file_range(fd, offset, len, SYNC_FILE_RANGE_WRITE);
+    private static void startWriteback(FdCache.Handle h, long offset, long len) {
+        h.unsynced += len;
+        if (len >= EARLY_WRITEBACK) C.sync_file_range(h.fd, offset, len, SYNC_FILE_RANGE_WRITE);
     }
 
     /** pwrite all len bytes: the count (fewer if an error came part way), or minus the errno if none. */

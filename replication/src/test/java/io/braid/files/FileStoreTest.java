@@ -730,6 +730,30 @@ class FileStoreTest {
         assertErrno(Errno.ENOENT, () -> store.getattr("g"));
     }
 
+    @Test
+    void anFsyncIsQuickOnlyWhenLittleWasWrittenThroughItsDescriptorSinceTheLastOne() throws Exception {
+        store.create("f", 0644, true, 0, 0);
+        store.write("f", 0, ByteBuffer.wrap(new byte[4096]));
+        FileStore.Sync first = store.openForSync("f", false);
+        assertFalse(first.quick()); // what was written before this descriptor existed is unknown
+        first.run();
+        store.write("f", 0, ByteBuffer.wrap(new byte[4096]));
+        FileStore.Sync small = store.openForSync("f", false);
+        assertTrue(small.quick());
+        small.run();
+        store.write("f", 4096, ByteBuffer.allocateDirect((int) FileStore.QUICK_SYNC + 1));
+        FileStore.Sync large = store.openForSync("f", false);
+        assertFalse(large.quick());
+        large.run();
+        FileStore.Sync none = store.openForSync("f", true);
+        assertTrue(none.quick());
+        none.run();
+        store.mkdir("d", 0755, 0, 0);
+        FileStore.Sync dir = store.openForSync("d", false);
+        assertFalse(dir.quick());
+        dir.run();
+    }
+
     // ---- the fd cache ----
 
     @Test
