@@ -357,7 +357,7 @@ public final class FilePrimary implements AutoCloseable {
             // queued behind the flush of the secondaries' streams (queued by the sends above), so
             // the secondaries' fsyncs start before this one holds the loop
             CompletableFuture<FileReply> f = new CompletableFuture<>();
-            loop.execute(() -> f.complete(FileOps.sync(resolved)));
+            loop.execute(() -> f.complete(replica.syncPolicy().runHere(resolved)));
             local = f;
         } else {
             local = CompletableFuture.supplyAsync(() -> FileOps.sync(resolved), SYNCS);

@@ -429,13 +429,14 @@ public final class FileReplica implements AutoCloseable {
                 send(ack.setErrno(e.errno()).setError(e.getMessage()));
                 return;
             }
+            boolean here = syncPolicy.inlineLoop(sync, r.getClient(), r.getFsync().getPath()) != null;
             Runnable flush = () -> {
-                FileReply done = FileOps.sync(sync);
+                FileReply done = here ? syncPolicy.runHere(sync) : FileOps.sync(sync);
                 if (done.getErrno() == 0) replies.put(r.getClient(), r.getId(), done);
                 else ack.setErrno(done.getErrno()).setError(done.getMessage());
                 send(ack);
             };
-            if (syncPolicy.inlineLoop(sync, r.getClient(), r.getFsync().getPath()) != null) flush.run();
+            if (here) flush.run();
             else FilePrimary.SYNCS.execute(flush);
         }
 

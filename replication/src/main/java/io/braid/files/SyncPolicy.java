@@ -1,5 +1,6 @@
 package io.braid.files;
 
+import io.braid.proto.file.FileReply;
 import java.util.concurrent.Executor;
 
 /**
@@ -18,21 +19,46 @@ import java.util.concurrent.Executor;
  *       behind the others on the loop, and go to helper threads instead, where the kernel can
  *       commit their flushes together.
  * </ul>
+ * A flush on the loop that takes longer than {@link #SLOW_NANOS} (a disk that stalls, a file
+ * with more dirty pages than its descriptor saw) sends every flush to the helper threads for the
+ * next {@link #BENCHED_NANOS}: a stalling disk then holds the loop once, not on every fsync.
  * Called on the event loops only; the fields are a hint and need no lock.
  */
 final class SyncPolicy {
     static final long ALONE_NANOS = 50_000_000L;
+    static final long SLOW_NANOS = 200_000_000L;
+    static final long BENCHED_NANOS = 10_000_000_000L;
 
     private volatile String lastKey = "";
     private volatile long othersUntil;
+    private volatile long benchedUntil;
 
     /**
      * The event loop running the caller, when sync may run on it now; null when it goes to a
      * helper thread (also when the caller is no event loop, as with the in-process transport).
      */
     Executor inlineLoop(FileStore.Sync sync, String client, String path) {
-        if (!alone(client, path, System.nanoTime()) || !sync.quick()) return null;
+        long now = System.nanoTime();
+        if (!alone(client, path, now) || benched(now) || !sync.quick()) return null;
         return io.netty.util.internal.ThreadExecutorMap.currentExecutor();
+    }
+
+    /** Runs sync on the calling thread (the loop inlineLoop gave), noting how long it took. */
+    FileReply runHere(FileStore.Sync sync) {
+        long start = System.nanoTime();
+        FileReply r = FileOps.sync(sync);
+        took(start, System.nanoTime());
+        return r;
+    }
+
+    /** Notes a flush on the loop from start to end (System.nanoTime). */
+    void took(long start, long end) {
+        if (end - start > SLOW_NANOS) benchedUntil = end + BENCHED_NANOS;
+    }
+
+    /** Whether a slow flush on the loop keeps flushes off it at now. */
+    boolean benched(long now) {
+        return now - benchedUntil < 0;
     }
 
     /** Notes an fsync of path from client at now: whether every one of the last ALONE_NANOS was theirs. */

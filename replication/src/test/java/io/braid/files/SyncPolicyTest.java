@@ -35,4 +35,18 @@ class SyncPolicyTest {
         assertTrue(p.alone("c2", "/a", t));
         assertFalse(p.alone("c3", "/a", t + MS));
     }
+
+    @Test
+    void aSlowFlushOnTheLoopKeepsFlushesOffItForAWhile() {
+        SyncPolicy p = new SyncPolicy();
+        long t = 7 * MS;
+        assertFalse(p.benched(t));
+        p.took(t, t + SyncPolicy.SLOW_NANOS); // at the limit: still fine
+        assertFalse(p.benched(t + SyncPolicy.SLOW_NANOS));
+        p.took(t, t + SyncPolicy.SLOW_NANOS + 1);
+        long end = t + SyncPolicy.SLOW_NANOS + 1;
+        assertTrue(p.benched(end));
+        assertTrue(p.benched(end + SyncPolicy.BENCHED_NANOS - 1));
+        assertFalse(p.benched(end + SyncPolicy.BENCHED_NANOS));
+    }
 }
