@@ -54,12 +54,6 @@ public final class FilePrimary implements AutoCloseable {
             });
     private static final long PRUNE_DELAY_MS = 50;
     private volatile boolean closed;
-    /** Threads that run a brick's part of an fsync (the primary's, and a secondary's). */
-    static final java.util.concurrent.ExecutorService SYNCS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "file-fsync");
-        t.setDaemon(true);
-        return t;
-    });
     /** Threads that wait for the quorum of a mutation that arrived without it. */
     private static final java.util.concurrent.ExecutorService QUORUM_WAITS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "file-quorum-wait");
@@ -311,8 +305,9 @@ public final class FilePrimary implements AutoCloseable {
 
     /**
      * An fsync changes nothing, so it needs no place in the recent log, and the bricks may run it
-     * at once: the secondaries get it first, then this brick's fsync(2) runs on a helper thread
-     * (never on the transport's; secondaries do the same). It covers every mutation applied before it here; the reply waits
+     * at once: the secondaries get it first, then this brick's fsync(2) runs where {@link SyncPolicy}
+     * says (a helper thread, or this event loop once the secondaries' streams are flushed;
+     * secondaries do the same). It covers every mutation applied before it here; the reply waits
      * for this brick and every live secondary. The client's writes it names in {@code after} must
      * have been applied here before it (they were sent just before it, on the same connection).
      */
@@ -331,7 +326,7 @@ public final class FilePrimary implements AutoCloseable {
             path = named.getFsync().getPath();
             try {
                 // resolved in order: a rename or unlink after it does not change the file it flushes
-                sync = replica.store().openForSync(named.getFsync().getPath(), named.getFsync().getDatasync());
+                sync = replica.store().openForSync(path, named.getFsync().getDatasync());
             } catch (FsError e) {
                 return CompletableFuture.completedFuture(FileOps.error(e.errno(), e.getMessage()));
             }
@@ -350,18 +345,7 @@ public final class FilePrimary implements AutoCloseable {
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(acks.toArray(new CompletableFuture[0]));
         if (!acks.isEmpty()) all.whenComplete((x, e) -> settled(mine));
-        FileStore.Sync resolved = sync;
-        CompletableFuture<FileReply> local;
-        java.util.concurrent.Executor loop = replica.syncPolicy().inlineLoop(resolved, req.getClient(), path);
-        if (loop != null) {
-            // queued behind the flush of the secondaries' streams (queued by the sends above), so
-            // the secondaries' fsyncs start before this one holds the loop
-            CompletableFuture<FileReply> f = new CompletableFuture<>();
-            loop.execute(() -> f.complete(replica.syncPolicy().runHere(resolved)));
-            local = f;
-        } else {
-            local = CompletableFuture.supplyAsync(() -> FileOps.sync(resolved), SYNCS);
-        }
+        CompletableFuture<FileReply> local = replica.syncPolicy().flush(sync, req.getClient(), path, true);
         return local.thenCombine(all.handle((v, e) -> e), (reply, e) -> {
             if (reply.getErrno() != 0) return reply;
             if (e != null) return FileOps.error(Errno.EIO, "not replicated: " + e.getMessage());

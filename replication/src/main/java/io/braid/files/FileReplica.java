@@ -415,7 +415,8 @@ public final class FileReplica implements AutoCloseable {
         /**
          * An fsync runs on a helper thread, not on the transport's: that thread carries every
          * stream and call of this server, and a disk flush (milliseconds, more on a busy disk)
-         * would hold all of them, including the acknowledgements of the writes before it. It
+         * would hold all of them, including the acknowledgements of the writes before it. Only a
+         * short one from a writer alone runs on the transport's thread ({@link SyncPolicy}). It
          * covers everything applied before it here; the mutations after it go on meanwhile, and
          * its acknowledgement may come after theirs (the primary matches them by sequence number).
          */
@@ -429,15 +430,11 @@ public final class FileReplica implements AutoCloseable {
                 send(ack.setErrno(e.errno()).setError(e.getMessage()));
                 return;
             }
-            boolean here = syncPolicy.inlineLoop(sync, r.getClient(), r.getFsync().getPath()) != null;
-            Runnable flush = () -> {
-                FileReply done = here ? syncPolicy.runHere(sync) : FileOps.sync(sync);
+            syncPolicy.flush(sync, r.getClient(), r.getFsync().getPath(), false).thenAccept(done -> {
                 if (done.getErrno() == 0) replies.put(r.getClient(), r.getId(), done);
                 else ack.setErrno(done.getErrno()).setError(done.getMessage());
                 send(ack);
-            };
-            if (here) flush.run();
-            else FilePrimary.SYNCS.execute(flush);
+            });
         }
 
         /** Acknowledges one operation; nothing once the stream failed or ended. */

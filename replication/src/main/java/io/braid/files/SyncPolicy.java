@@ -1,11 +1,14 @@
 package io.braid.files;
 
 import io.braid.proto.file.FileReply;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Where a brick's fsync(2) runs: on the transport's event loop that brought it, or on a helper
- * thread ({@link FilePrimary#SYNCS}).
+ * thread ({@link #SYNCS}).
  *
  * <p>Handing a flush to a helper thread and its answer back costs two thread wake-ups, which on a
  * small virtual machine are a tenth of a 4 KiB write+fsync. But that event loop carries every
@@ -29,22 +32,36 @@ final class SyncPolicy {
     static final long SLOW_NANOS = 200_000_000L;
     static final long BENCHED_NANOS = 10_000_000_000L;
 
-    private volatile String lastKey = "";
+    /** Threads that run a brick's part of an fsync when it does not run on the loop. */
+    private static final ExecutorService SYNCS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "file-fsync");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private volatile String lastClient = "";
+    private volatile String lastPath = "";
     private volatile long othersUntil;
     private volatile long benchedUntil;
 
     /**
-     * The event loop running the caller, when sync may run on it now; null when it goes to a
-     * helper thread (also when the caller is no event loop, as with the in-process transport).
+     * Runs sync where it belongs (see above): its reply. On the caller's event loop either now, or,
+     * when queued, as a task behind those the loop has queued already (the primary's: the flush
+     * of its secondaries' streams, so their fsyncs start first); else on a helper thread. A
+     * caller that is no event loop (the in-process transport) always gets a helper thread.
      */
-    Executor inlineLoop(FileStore.Sync sync, String client, String path) {
+    CompletableFuture<FileReply> flush(FileStore.Sync sync, String client, String path, boolean queued) {
         long now = System.nanoTime();
-        if (!alone(client, path, now) || benched(now) || !sync.quick()) return null;
-        return io.netty.util.internal.ThreadExecutorMap.currentExecutor();
+        Executor loop = alone(client, path, now) && !benched(now) && sync.quick()
+                ? io.netty.util.internal.ThreadExecutorMap.currentExecutor() : null;
+        if (loop == null) return CompletableFuture.supplyAsync(() -> FileOps.sync(sync), SYNCS);
+        if (!queued) return CompletableFuture.completedFuture(runHere(sync));
+        CompletableFuture<FileReply> f = new CompletableFuture<>();
+        loop.execute(() -> f.complete(runHere(sync)));
+        return f;
     }
 
-    /** Runs sync on the calling thread (the loop inlineLoop gave), noting how long it took. */
-    FileReply runHere(FileStore.Sync sync) {
+    private FileReply runHere(FileStore.Sync sync) {
         long start = System.nanoTime();
         FileReply r = FileOps.sync(sync);
         took(start, System.nanoTime());
@@ -63,9 +80,9 @@ final class SyncPolicy {
 
     /** Notes an fsync of path from client at now: whether every one of the last ALONE_NANOS was theirs. */
     boolean alone(String client, String path, long now) {
-        String key = client + '\0' + path;
-        if (!key.equals(lastKey)) {
-            lastKey = key;
+        if (!client.equals(lastClient) || !path.equals(lastPath)) {
+            lastClient = client;
+            lastPath = path;
             othersUntil = now + ALONE_NANOS;
         }
         return now - othersUntil >= 0;
