@@ -47,6 +47,8 @@ public final class Braidd implements Callable<Integer> {
         DataDir held;
         try {
             held = DataDir.acquire(dir); // before logging, so a refused daemon never writes to the holder's log
+            // before anything creates a temporary file: the JDK reads this property once
+            System.setProperty("java.io.tmpdir", held.scratch().toString());
         } catch (java.io.IOException e) {
             System.err.println("braidd: " + e.getMessage());
             return 1;

@@ -64,6 +64,28 @@ public final class DataDir implements AutoCloseable {
     }
 
     /**
+     * This process's scratch directory, {@code tmp/} under the data directory, emptied first. The
+     * JVM's temporary files go there: RocksDB and LZ4 unpack their native libraries (14 MB for
+     * RocksDB) into a new temporary file at every start and delete it only on a clean exit, so a
+     * server killed with SIGKILL used to leave one in /tmp each time. Here the next start of the
+     * same server removes them.
+     */
+    public Path scratch() throws IOException {
+        Path tmp = root.resolve("tmp");
+        if (Files.isDirectory(tmp, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (var old = Files.newDirectoryStream(tmp)) {
+                for (Path f : old) {
+                    if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.deleteIfExists(f);
+                }
+            }
+        } else {
+            Files.deleteIfExists(tmp);
+            Files.createDirectory(tmp);
+        }
+        return tmp;
+    }
+
+    /**
      * The server's uuid, created on first start. A directory made for one address refuses another,
      * since the pool knows the server by that address.
      */
