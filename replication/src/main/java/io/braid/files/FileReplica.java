@@ -61,7 +61,7 @@ public final class FileReplica implements AutoCloseable {
         } catch (FsError e) {
             throw new IOException("cannot open brick " + root + ": " + e.getMessage(), e);
         }
-        this.recent = new RecentLog(meta);
+        this.recent = new RecentLog(root.resolve(BrickPath.RESERVED), meta);
         update(view);
     }
 
@@ -494,5 +494,6 @@ public final class FileReplica implements AutoCloseable {
         Receiver r = receiver;
         if (r != null) r.fail("brick stopping");
         store.close();
+        recent.close();
     }
 }
