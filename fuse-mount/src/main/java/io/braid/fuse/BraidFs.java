@@ -818,6 +818,32 @@ public final class BraidFs extends FuseStubFS {
         });
     }
 
+    /**
+     * {@link #flush} without blocking the caller, for an owner that holds no byte-range lock here
+     * (close(2) drops those, after the writes: the caller then flushes and unlocks in turn); null
+     * when it may hold one. The future completes normally, on the transport thread that got the
+     * last write's answer (or at once), with 0 or a negative errno.
+     */
+    CompletableFuture<Integer> flushAsync(FuseFileInfo fi) {
+        if (locks.mayHold(fi.lock_owner.get())) {
+            return null;
+        }
+        String path = pathOf(null, fi);
+        try {
+            OpenFile file = files.get(fi.fh.get());
+            return ops.writes().drainAsync(path).handle((x, failed) -> {
+                if (failed != null) {
+                    LOG.error("flush {}: {}", path, failed.toString(), failed);
+                    return -Errno.EIO;
+                }
+                return file == null ? 0 : -file.errors.take();
+            });
+        } catch (RuntimeException | Error e) {
+            LOG.error("flush {}: {}", path, e.toString(), e);
+            return CompletableFuture.completedFuture(-Errno.EIO);
+        }
+    }
+
     @Override
     public int release(String given, FuseFileInfo fi) {
         String path = pathOf(given, fi);
@@ -851,16 +877,29 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int fsync(String given, int isdatasync, FuseFileInfo fi) {
+        return fsyncAsync(given, isdatasync, fi).join();
+    }
+
+    /**
+     * {@link #fsync} without blocking the caller: the future completes, always normally and
+     * usually on the transport thread that got the server's answer, with 0 or a negative errno.
+     */
+    CompletableFuture<Integer> fsyncAsync(String given, int isdatasync, FuseFileInfo fi) {
         String path = pathOf(given, fi);
-        return guard("fsync", path, () -> {
+        try {
             OpenFile file = files.get(fi.fh.get());
-            FileReply r = ops.fsync(path, isdatasync != 0, openHandle(fi)); // waits for path's writes too
-            int earlier = file == null ? 0 : file.errors.take();
-            if (earlier != 0) {
-                return -earlier;
-            }
-            return -r.getErrno();
-        });
+            return ops.fsyncAsync(path, isdatasync != 0, openHandle(fi)).handle((r, failed) -> {
+                if (failed != null) {
+                    LOG.error("fsync {}: {}", path, failed.toString(), failed);
+                    return -Errno.EIO;
+                }
+                int earlier = file == null ? 0 : file.errors.take();
+                return earlier != 0 ? -earlier : -r.getErrno();
+            });
+        } catch (RuntimeException | Error e) {
+            LOG.error("fsync {}: {}", path, e.toString(), e);
+            return CompletableFuture.completedFuture(-Errno.EIO);
+        }
     }
 
     @Override

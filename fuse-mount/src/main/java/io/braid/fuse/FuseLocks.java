@@ -29,6 +29,11 @@ final class FuseLocks {
      * fcntl(F_GETLK / F_SETLK / F_SETLKW) through open file fh (0: none); a GETLK answer is
      * written back into flock.
      */
+    /** Whether owner ever took a byte-range lock through this mount (its unlock then asks the server). */
+    boolean mayHold(long owner) {
+        return owners.contains(owner);
+    }
+
     int fcntl(String path, long fh, long owner, int cmd, Flock flock) {
         Lock.Type type = switch (flock.l_type.get()) {
             case Flock.F_RDLCK -> Lock.Type.RDLCK;

@@ -443,7 +443,13 @@ final class LowLevelFs {
         }));
         o.flush.set((req, ino, fi) -> serve(req, () -> {
             Scratch s = context(req);
-            return reply(req, flush(s, FuseFileInfo.of(fi)));
+            CompletableFuture<Integer> asked = fs.flushAsync(FuseFileInfo.of(fi));
+            if (asked == null) {
+                return reply(req, flush(s, FuseFileInfo.of(fi)));
+            }
+            owe();
+            asked.whenComplete((r, failed) -> late(() -> lib.fuse_reply_err(req, failed != null ? Errno.EIO : -r)));
+            return 0; // answered when the last write's answer comes (at once if none is out)
         }));
         o.release.set((req, ino, fi) -> serve(req, () -> {
             Scratch s = context(req);
@@ -458,7 +464,11 @@ final class LowLevelFs {
         }));
         o.fsync.set((req, ino, datasync, fi) -> serve(req, () -> {
             context(req);
-            return reply(req, fs.fsync(null, datasync, FuseFileInfo.of(fi)));
+            owe();
+            CompletableFuture<Integer> asked = fs.fsyncAsync(null, datasync, FuseFileInfo.of(fi));
+            // answered by the thread that completes it (the transport's, with the server's answer)
+            asked.whenComplete((r, failed) -> late(() -> lib.fuse_reply_err(req, failed != null ? Errno.EIO : -r)));
+            return 0; // answered when the reply comes
         }));
         o.opendir.set((req, ino, fi) -> serve(req, () -> {
             if (nodes.path(ino) == null) {

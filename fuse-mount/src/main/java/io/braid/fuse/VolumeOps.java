@@ -412,17 +412,27 @@ final class VolumeOps {
      * every write of path was answered too (check the open file's errors then).
      */
     FileReply fsync(String path, boolean datasync, long fh) {
+        return fsyncAsync(path, datasync, fh).join();
+    }
+
+    /**
+     * {@link #fsync} without blocking the caller: the future completes (normally, on the thread
+     * that got the last answer) once the fsync was answered and every write of path too.
+     */
+    CompletableFuture<FileReply> fsyncAsync(String path, boolean datasync, long fh) {
         int set = setOf(path);
         Fsync fsync = Fsync.newBuilder().setPath(path).setDatasync(datasync).build();
         List<Long> after = writes.sendGathered(path);
-        CompletableFuture<FileReply> early = after.isEmpty() ? null
-                : client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync.toBuilder().addAllAfter(after)));
-        writes.drain(path);
-        FileReply r = early == null ? null : early.join();
-        if (r == null || r.getErrno() == Errno.EAGAIN) {
-            r = call(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync));
+        if (after.isEmpty()) {
+            CompletableFuture<Void> drained = writes.drainAsync(path); // a write that came meanwhile from another thread
+            return drained.thenCompose(x -> client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync)));
         }
-        return r;
+        CompletableFuture<FileReply> early = client.callAsync(set,
+                FileRequest.newBuilder().setFh(fh).setFsync(fsync.toBuilder().addAllAfter(after)));
+        CompletableFuture<Void> drained = writes.drainAsync(path);
+        return early.thenCombine(drained, (r, x) -> r).thenCompose(r -> r.getErrno() != Errno.EAGAIN
+                ? CompletableFuture.completedFuture(r)
+                : client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync)));
     }
 
     /** A lock request through open file fh (0: none): the server holds locks on the file fh found, whatever its name now. */

@@ -283,6 +283,12 @@ final class WriteBehind {
         if (next != null) {
             send(queue, next);
         }
+        List<CompletableFuture<Void>> idle = queue.takeIdleWaiters();
+        if (idle != null) {
+            for (CompletableFuture<Void> w : idle) {
+                w.complete(null);
+            }
+        }
     }
 
     /** The errno of a write's reply, or 0 when all of it was written. */
@@ -358,6 +364,33 @@ final class WriteBehind {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * {@link #drain} without the wait: sends what is gathered for path (waiting for room, if it
+     * must), and returns a future that completes once every write sent for it has been answered,
+     * on the thread that got the last answer (a transport thread), or at once when none is out.
+     */
+    CompletableFuture<Void> drainAsync(String path) {
+        PathWrites q = inFlight.get(path);
+        if (q == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        boolean interrupted = pushGathered(q);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (q) {
+            if (q.pending.isEmpty() && q.gather == null) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> w = new CompletableFuture<>();
+            if (q.idleWaiters == null) {
+                q.idleWaiters = new ArrayList<>(2);
+            }
+            q.idleWaiters.add(w);
+            return w;
         }
     }
 
@@ -447,6 +480,8 @@ final class WriteBehind {
         Batch gather;
         long bytes;
         boolean retired;
+        /** Who waits (drainAsync) for the path to have nothing in flight or gathered. */
+        List<CompletableFuture<Void>> idleWaiters;
 
         PathWrites(String path, java.util.function.LongSupplier ids) {
             this.path = path;
@@ -481,6 +516,16 @@ final class WriteBehind {
             }
             pending.add(b);
             bytes += b.length;
+        }
+
+        /** The waiters to complete now that nothing is in flight or gathered, or null. */
+        synchronized List<CompletableFuture<Void>> takeIdleWaiters() {
+            if (idleWaiters == null || !pending.isEmpty() || gather != null) {
+                return null;
+            }
+            List<CompletableFuture<Void>> w = idleWaiters;
+            idleWaiters = null;
+            return w;
         }
 
         /** Records b answered; returns the gathered batch to send now that the path went idle, or null. */

@@ -505,6 +505,58 @@ class BraidFsTest {
     }
 
     @Test
+    void aWriteBehindsErrorComesBackFromCloseAndFsyncWhichWaitForItsAnswer() throws Exception {
+        Path f = rw.path("full");
+        Files.writeString(f, "");
+        byte[] data = "data".getBytes(StandardCharsets.UTF_8);
+        server.failing = r -> r.getOpCase() == FileRequest.OpCase.WRITE ? Errno.ENOSPC : 0;
+        try {
+            server.gate = new java.util.concurrent.CountDownLatch(1);
+            server.held = r -> r.getOpCase() == FileRequest.OpCase.WRITE;
+            java.util.concurrent.CompletableFuture<String> closed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                FileChannel ch;
+                try {
+                    ch = FileChannel.open(f, StandardOpenOption.WRITE);
+                    ch.write(ByteBuffer.wrap(data)); // behind: returns before the server answers
+                } catch (IOException e) {
+                    return "open or write failed: " + e.getMessage();
+                }
+                try {
+                    ch.close();
+                    return "closed without an error";
+                } catch (IOException e) {
+                    return e.getMessage();
+                }
+            });
+            try {
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (server.received.stream().noneMatch(r -> r.getOpCase() == FileRequest.OpCase.WRITE && r.getWrite().getPath().endsWith("full"))) {
+                    assertTrue(System.nanoTime() < deadline, "the write never reached the server");
+                    Thread.sleep(10);
+                }
+                Thread.sleep(200);
+                assertFalse(closed.isDone(), "close returned before its write was answered: " + (closed.isDone() ? closed.get() : ""));
+            } finally {
+                server.held = r -> false;
+                server.gate.countDown();
+            }
+            assertTrue(closed.get(30, java.util.concurrent.TimeUnit.SECONDS).contains("No space left"), closed.get());
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(data));
+                IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> ch.force(false));
+                assertTrue(String.valueOf(e.getMessage()).contains("No space left"), e.toString());
+            }
+        } finally {
+            server.failing = r -> 0;
+        }
+        // the next close after a reported error is clean again
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(data));
+        }
+        assertEquals("data", Files.readString(brick.resolve("full")));
+    }
+
+    @Test
     void aSmallFileOpenedByNameComesWithItsLookupAndAStatBeforeTheOpenDoesNot() throws IOException {
         assumeTrue(OpenProbe.forThisMachine().usable(), "no readable /proc/TID/syscall here");
         // files the mount's kernel has never seen, so that the kernel looks them up

@@ -56,6 +56,8 @@ final class FakeFileServer implements AutoCloseable {
     /** Calls matching this wait at {@link #gate} before being answered. */
     volatile Predicate<FileRequest> held = r -> false;
     volatile java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(0);
+    /** The errno a call is answered with instead of being applied (0: applied as usual). */
+    volatile java.util.function.ToIntFunction<FileRequest> failing = r -> 0;
     /**
      * Whether the server has the Calls stream (braidd has; off, it answers it UNIMPLEMENTED like
      * a server from before it). Each request on a stream is served on a thread of its own, so a
@@ -184,7 +186,8 @@ final class FakeFileServer implements AutoCloseable {
                         reply(out, e == null ? rep : error(Errno.EIO, e.toString())));
                 return;
             }
-            FileReply rep = apply(stores.get(r.getSet()), r);
+            int refused = failing.applyAsInt(r);
+            FileReply rep = refused != 0 ? error(refused, "refused by the test") : apply(stores.get(r.getSet()), r);
             if (r.getId() != 0) {
                 replied.put(key, rep);
             }
