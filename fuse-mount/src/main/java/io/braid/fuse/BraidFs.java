@@ -810,38 +810,25 @@ public final class BraidFs extends FuseStubFS {
 
     @Override
     public int flush(String given, FuseFileInfo fi) {
-        String path = pathOf(given, fi);
-        return guard("flush", path, () -> {
-            ops.writes().drain(path);
-            OpenFile file = files.get(fi.fh.get());
-            return file == null ? 0 : -file.errors.take();
-        });
+        return flushAsync(given, fi).join();
     }
 
     /**
-     * {@link #flush} without blocking the caller, for an owner that holds no byte-range lock here
-     * (close(2) drops those, after the writes: the caller then flushes and unlocks in turn); null
-     * when it may hold one. The future completes normally, on the transport thread that got the
-     * last write's answer (or at once), with 0 or a negative errno.
+     * {@link #flush} without blocking the caller: completes once every write of the file sent from
+     * here was answered, on the transport thread that got the last answer (or at once). The
+     * caller drops the owner's byte-range locks after it ({@link #mayHoldLocks}).
      */
-    CompletableFuture<Integer> flushAsync(FuseFileInfo fi) {
-        if (locks.mayHold(fi.lock_owner.get())) {
-            return null;
-        }
-        String path = pathOf(null, fi);
-        try {
+    CompletableFuture<Integer> flushAsync(String given, FuseFileInfo fi) {
+        String path = pathOf(given, fi);
+        return guardAsync("flush", path, () -> {
             OpenFile file = files.get(fi.fh.get());
-            return ops.writes().drainAsync(path).handle((x, failed) -> {
-                if (failed != null) {
-                    LOG.error("flush {}: {}", path, failed.toString(), failed);
-                    return -Errno.EIO;
-                }
-                return file == null ? 0 : -file.errors.take();
-            });
-        } catch (RuntimeException | Error e) {
-            LOG.error("flush {}: {}", path, e.toString(), e);
-            return CompletableFuture.completedFuture(-Errno.EIO);
-        }
+            return ops.writes().drainAsync(path).thenApply(x -> file == null ? 0 : -file.errors.take());
+        });
+    }
+
+    /** Whether fi's lock owner ever took a byte-range lock here, which its close must then drop. */
+    boolean mayHoldLocks(FuseFileInfo fi) {
+        return locks.mayHold(fi.lock_owner.get());
     }
 
     @Override
@@ -880,26 +867,16 @@ public final class BraidFs extends FuseStubFS {
         return fsyncAsync(given, isdatasync, fi).join();
     }
 
-    /**
-     * {@link #fsync} without blocking the caller: the future completes, always normally and
-     * usually on the transport thread that got the server's answer, with 0 or a negative errno.
-     */
+    /** {@link #fsync} without blocking the caller; completes like {@link #flushAsync}, once the server answered. */
     CompletableFuture<Integer> fsyncAsync(String given, int isdatasync, FuseFileInfo fi) {
         String path = pathOf(given, fi);
-        try {
+        return guardAsync("fsync", path, () -> {
             OpenFile file = files.get(fi.fh.get());
-            return ops.fsyncAsync(path, isdatasync != 0, openHandle(fi)).handle((r, failed) -> {
-                if (failed != null) {
-                    LOG.error("fsync {}: {}", path, failed.toString(), failed);
-                    return -Errno.EIO;
-                }
+            return ops.fsyncAsync(path, isdatasync != 0, openHandle(fi)).thenApply(r -> {
                 int earlier = file == null ? 0 : file.errors.take();
                 return earlier != 0 ? -earlier : -r.getErrno();
             });
-        } catch (RuntimeException | Error e) {
-            LOG.error("fsync {}: {}", path, e.toString(), e);
-            return CompletableFuture.completedFuture(-Errno.EIO);
-        }
+        });
     }
 
     @Override
@@ -1287,5 +1264,23 @@ public final class BraidFs extends FuseStubFS {
             LOG.error("{} {}: {}", op, path, e.toString(), e);
             return -Errno.EIO;
         }
+    }
+
+    /** {@link #guard} for work answered later: the future always completes normally, EIO for a failure. */
+    private static CompletableFuture<Integer> guardAsync(String op, String path,
+                                                         java.util.function.Supplier<CompletableFuture<Integer>> body) {
+        CompletableFuture<Integer> work;
+        try {
+            work = body.get();
+        } catch (RuntimeException | Error e) {
+            work = CompletableFuture.failedFuture(e);
+        }
+        return work.handle((r, failed) -> {
+            if (failed == null) {
+                return r;
+            }
+            LOG.error("{} {}: {}", op, path, failed.toString(), failed);
+            return -Errno.EIO;
+        });
     }
 }

@@ -443,13 +443,11 @@ final class LowLevelFs {
         }));
         o.flush.set((req, ino, fi) -> serve(req, () -> {
             Scratch s = context(req);
-            CompletableFuture<Integer> asked = fs.flushAsync(FuseFileInfo.of(fi));
-            if (asked == null) {
-                return reply(req, flush(s, FuseFileInfo.of(fi)));
+            FuseFileInfo info = FuseFileInfo.of(fi);
+            if (fs.mayHoldLocks(info)) {
+                return reply(req, flush(s, info)); // its locks go after its writes: one step after the other here
             }
-            owe();
-            asked.whenComplete((r, failed) -> late(() -> lib.fuse_reply_err(req, failed != null ? Errno.EIO : -r)));
-            return 0; // answered when the last write's answer comes (at once if none is out)
+            return replyLater(req, () -> fs.flushAsync(null, info));
         }));
         o.release.set((req, ino, fi) -> serve(req, () -> {
             Scratch s = context(req);
@@ -464,11 +462,7 @@ final class LowLevelFs {
         }));
         o.fsync.set((req, ino, datasync, fi) -> serve(req, () -> {
             context(req);
-            owe();
-            CompletableFuture<Integer> asked = fs.fsyncAsync(null, datasync, FuseFileInfo.of(fi));
-            // answered by the thread that completes it (the transport's, with the server's answer)
-            asked.whenComplete((r, failed) -> late(() -> lib.fuse_reply_err(req, failed != null ? Errno.EIO : -r)));
-            return 0; // answered when the reply comes
+            return replyLater(req, () -> fs.fsyncAsync(null, datasync, FuseFileInfo.of(fi)));
         }));
         o.opendir.set((req, ino, fi) -> serve(req, () -> {
             if (nodes.path(ino) == null) {
@@ -604,6 +598,22 @@ final class LowLevelFs {
             LOG.error("FUSE read failed: {}", e.toString(), e);
             lib.fuse_reply_err(req, Errno.EIO);
         }
+    }
+
+    /**
+     * Starts work whose result (0 or a negative errno) answers req later, from the thread that
+     * completes it (the transport's, with the server's answer): the worker goes back to /dev/fuse.
+     */
+    private int replyLater(Pointer req, java.util.function.Supplier<CompletableFuture<Integer>> work) {
+        owe(); // before the work goes out
+        CompletableFuture<Integer> asked;
+        try {
+            asked = work.get();
+        } catch (RuntimeException | Error e) {
+            asked = CompletableFuture.failedFuture(e);
+        }
+        asked.whenComplete((r, failed) -> late(() -> lib.fuse_reply_err(req, failed != null ? Errno.EIO : -r)));
+        return 0;
     }
 
     /** Will answer later through {@link #late}: call before the request's work goes out. */

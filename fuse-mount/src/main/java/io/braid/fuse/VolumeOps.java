@@ -422,17 +422,17 @@ final class VolumeOps {
     CompletableFuture<FileReply> fsyncAsync(String path, boolean datasync, long fh) {
         int set = setOf(path);
         Fsync fsync = Fsync.newBuilder().setPath(path).setDatasync(datasync).build();
+        java.util.function.Supplier<CompletableFuture<FileReply>> plain =
+                () -> client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync));
         List<Long> after = writes.sendGathered(path);
         if (after.isEmpty()) {
-            CompletableFuture<Void> drained = writes.drainAsync(path); // a write that came meanwhile from another thread
-            return drained.thenCompose(x -> client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync)));
+            // a write another thread sent meanwhile goes first
+            return writes.drainAsync(path).thenCompose(x -> plain.get());
         }
         CompletableFuture<FileReply> early = client.callAsync(set,
                 FileRequest.newBuilder().setFh(fh).setFsync(fsync.toBuilder().addAllAfter(after)));
-        CompletableFuture<Void> drained = writes.drainAsync(path);
-        return early.thenCombine(drained, (r, x) -> r).thenCompose(r -> r.getErrno() != Errno.EAGAIN
-                ? CompletableFuture.completedFuture(r)
-                : client.callAsync(set, FileRequest.newBuilder().setFh(fh).setFsync(fsync)));
+        return early.thenCombine(writes.drainAsync(path), (r, x) -> r)
+                .thenCompose(r -> r.getErrno() != Errno.EAGAIN ? CompletableFuture.completedFuture(r) : plain.get());
     }
 
     /** A lock request through open file fh (0: none): the server holds locks on the file fh found, whatever its name now. */

@@ -171,8 +171,7 @@ final class RecentLog implements AutoCloseable {
      */
     synchronized void update(long pruneEpoch, long committed, boolean older, List<DirtyEntry> changes, long epoch,
                              long seq) throws IOException {
-        out.clear();
-        out.position(HEADER);
+        startFrame();
         if (pruneEpoch >= 0) {
             for (int i = 0; i < SIZE; i++) {
                 DirtyEntry e = ring[i];
@@ -186,22 +185,39 @@ final class RecentLog implements AutoCloseable {
         }
         for (DirtyEntry c : changes) {
             DirtyEntry e = c.toBuilder().setEpoch(epoch).setSeq(seq).build();
-            byte[] bytes = e.toByteArray();
             ring[(int) (next % SIZE)] = e;
-            room(13 + bytes.length);
-            out.put(SET).putLong(next).putInt(bytes.length).put(bytes);
+            putSet(next, e);
             next++;
         }
-        if (out.position() == HEADER) return;
+        if (!seal()) return;
+        end = writeAt(channel, end);
+        if (end > COMPACT_BYTES) compact();
+    }
+
+    /** Starts building a frame in the buffer: its records follow the header. */
+    private void startFrame() {
+        out.clear();
+        out.position(HEADER);
+    }
+
+    /** Adds a SET record to the frame being built. */
+    private void putSet(long counter, DirtyEntry e) {
+        byte[] bytes = e.toByteArray();
+        room(13 + bytes.length);
+        out.put(SET).putLong(counter).putInt(bytes.length).put(bytes);
+    }
+
+    /** Ends the frame being built (its length and CRC in the header), ready to write; false when it holds no record. */
+    private boolean seal() {
         int len = out.position() - HEADER;
+        if (len == 0) return false;
         crc.reset();
         out.flip();
         out.position(HEADER);
         crc.update(out);
         out.putInt(0, len).putInt(4, (int) crc.getValue());
         out.position(0);
-        append(out);
-        if (end > COMPACT_BYTES) compact();
+        return true;
     }
 
     /** Grows the frame buffer so that n more bytes fit. */
@@ -214,41 +230,29 @@ final class RecentLog implements AutoCloseable {
         out = bigger;
     }
 
-    private void append(ByteBuffer frame) throws IOException {
-        long at = end;
-        while (frame.hasRemaining()) at += channel.write(frame, at);
-        end = at;
+    /** Writes the sealed frame to ch at offset at; returns the offset after it. */
+    private long writeAt(FileChannel ch, long at) throws IOException {
+        while (out.hasRemaining()) at += ch.write(out, at);
+        return at;
     }
 
     /** Rewrites the file with the live entries only: a new file, renamed over the old one. */
     private void compact() throws IOException {
         Path tmp = file.resolveSibling(FILE + ".new");
-        out.clear();
-        out.position(HEADER);
+        startFrame();
         long first = next - SIZE; // the ring's oldest counter that can still be live
         for (long c = Math.max(0, first); c < next; c++) {
             DirtyEntry e = ring[(int) (c % SIZE)];
-            if (e == null) continue;
-            byte[] bytes = e.toByteArray();
-            room(13 + bytes.length);
-            out.put(SET).putLong(c).putInt(bytes.length).put(bytes);
+            if (e != null) putSet(c, e);
         }
         // with nothing live the file is empty and the counter starts again at 0 after a restart:
         // only the slot it picks matters, and every slot is free
-        int len = out.position() - HEADER;
+        boolean any = seal();
         FileChannel fresh = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.READ, StandardOpenOption.WRITE);
         long written = 0;
         try {
-            if (len > 0) {
-                crc.reset();
-                out.flip();
-                out.position(HEADER);
-                crc.update(out);
-                out.putInt(0, len).putInt(4, (int) crc.getValue());
-                out.position(0);
-                while (out.hasRemaining()) written += fresh.write(out, written);
-            }
+            if (any) written = writeAt(fresh, 0);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             fresh.close();
