@@ -28,6 +28,23 @@ final class FdCache {
          * two threads may lose an addition). A new descriptor starts unknown, as if much were.
          */
         volatile long unsynced = Long.MAX_VALUE / 2;
+        /** The same file opened O_WRONLY | O_DIRECT ({@link FileStore#writeDirect}): 0 until tried, -1 if refused. */
+        private int directFd;
+
+        /** {@link #directFd}, opening it by open; -1 when the file or its file system refuses O_DIRECT. */
+        synchronized int directFd(java.util.function.IntSupplier open) {
+            if (directFd == 0) {
+                int fd = open.getAsInt();
+                directFd = fd < 0 ? -1 : fd;
+            }
+            return directFd;
+        }
+
+        /** Gives up writing past the page cache through this descriptor (a write was refused). */
+        synchronized void noDirect() {
+            if (directFd > 0) LibC.INSTANCE.close(directFd);
+            directFd = -1;
+        }
 
         Handle(int fd, boolean writable) {
             this.fd = fd;
@@ -35,7 +52,12 @@ final class FdCache {
         }
 
         void release() {
-            if (refs.decrementAndGet() == 0) LibC.INSTANCE.close(fd);
+            if (refs.decrementAndGet() == 0) {
+                LibC.INSTANCE.close(fd);
+                synchronized (this) {
+                    if (directFd > 0) LibC.INSTANCE.close(directFd);
+                }
+            }
         }
     }
 

@@ -159,7 +159,10 @@ final class FileOps {
      * names and metadata only.
      *
      * @param answers whether the reply goes to a client (on the primary): then it carries the
-     *     changed directory's new attributes; a secondary's reply is only its errno
+     *     changed directory's new attributes; a secondary's reply is only its errno, and a
+     *     secondary writes large writes past the page cache ({@link FileStore#writeDirect}): it
+     *     waits for its disk before acknowledging, where the primary, which has the client's next
+     *     requests to read and its secondaries' streams to fill, must not
      */
     static Applied apply(FileStore s, FileRequest r, boolean arbiter, boolean answers) {
         List<DirtyEntry> changes = new ArrayList<>(2);
@@ -244,7 +247,9 @@ final class FileOps {
                 }
                 case WRITE -> {
                     var c = r.getWrite();
-                    int n = arbiter ? c.getData().size() : s.write(c.getPath(), c.getOffset(), c.getData());
+                    int n = arbiter ? c.getData().size()
+                            : answers ? s.write(c.getPath(), c.getOffset(), c.getData())
+                            : s.writeDirect(c.getPath(), c.getOffset(), c.getData());
                     b.setWritten(n);
                     changes.add(data(c.getPath(), c.getOffset(), c.getOffset() + n));
                     times.add(c.getPath());

@@ -5,11 +5,13 @@ import static io.braid.files.LibC.AT_SYMLINK_NOFOLLOW;
 import static io.braid.files.LibC.O_ACCMODE;
 import static io.braid.files.LibC.O_CLOEXEC;
 import static io.braid.files.LibC.O_CREAT;
+import static io.braid.files.LibC.O_DIRECT;
 import static io.braid.files.LibC.O_DIRECTORY;
 import static io.braid.files.LibC.O_EXCL;
 import static io.braid.files.LibC.O_NOFOLLOW;
 import static io.braid.files.LibC.O_RDONLY;
 import static io.braid.files.LibC.O_RDWR;
+import static io.braid.files.LibC.O_WRONLY;
 import static io.braid.files.LibC.PERMISSIONS;
 import static io.braid.files.LibC.S_IFBLK;
 import static io.braid.files.LibC.S_IFCHR;
@@ -606,6 +608,55 @@ public final class FileStore implements AutoCloseable {
             return write(path, offset, buf);
         }
         return write(path, offset, data.asReadOnlyByteBuffer());
+    }
+
+    /** Writes from this size on may go past the page cache ({@link #writeDirect}). */
+    static final int DIRECT_MIN = 256 << 10;
+
+    /**
+     * {@link #write(String, long, ByteString)}, but past the page cache (O_DIRECT) when the write is
+     * large ({@link #DIRECT_MIN}) and its offset and length are whole pages: the data goes from
+     * this thread's page-aligned buffer to the disk, and the file's pages in that range are dropped
+     * (the kernel writes back any dirty ones first, so the file reads the same either way). An fsync
+     * is still needed for the disk's cache and the file's metadata, as after any write. Any other
+     * write, a file system or file that refuses O_DIRECT, and a write it refuses (EINVAL: an
+     * alignment the disk wants larger), go through the page cache as usual.
+     *
+     * <p>What it saves is CPU: a 1 MiB write through the page cache copies into freshly allocated
+     * pages, which on a virtual machine is the largest single cost of a sequential write; here it
+     * is one copy into a buffer that stays mapped. The call blocks until the disk has the data,
+     * which the copy into the page cache does not: a secondary uses it, a primary does not.
+     */
+    public int writeDirect(String path, long offset, ByteString data) throws FsError {
+        int len = data.size();
+        if (len < DIRECT_MIN || offset < 0 || ((offset | len) & (Scratch.ALIGN - 1)) != 0) return write(path, offset, data);
+        FdCache.Handle h = handle(path, true, "write");
+        try {
+            int dfd = h.directFd(() -> brick.reopen(h.fd, O_WRONLY | O_DIRECT));
+            if (dfd < 0) return write(path, offset, data);
+            Scratch s = Scratch.get();
+            int done = 0;
+            while (done < len) {
+                int piece = Math.min(len - done, Scratch.MAX_IO);
+                ByteBuffer buf = s.io(piece);
+                data.substring(done, done + piece).copyTo(buf);
+                long n = pwriteAll(dfd, s.ioAddress(), piece, offset + done);
+                if (n == -Errno.EINVAL && done == 0) {
+                    h.noDirect();
+                    return write(path, offset, data);
+                }
+                if (n < 0) {
+                    if (done == 0) throw Brick.error((int) -n, "write", path);
+                    break;
+                }
+                done += (int) n;
+                if (n < piece) break;
+            }
+            h.unsynced += done;
+            return done;
+        } finally {
+            h.release();
+        }
     }
 
     private static boolean allDirect(List<ByteBuffer> parts) {

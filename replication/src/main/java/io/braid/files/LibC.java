@@ -26,6 +26,7 @@ public interface LibC {
     int O_CREAT = 0100;
     int O_EXCL = 0200;
     int O_NOCTTY = 0400;
+    int O_DIRECT = 040000;
     int O_DIRECTORY = 0200000;
     int O_NOFOLLOW = 0400000;
     int O_CLOEXEC = 02000000;

@@ -19,6 +19,9 @@ final class Scratch {
     /** Larger reads and writes go through in pieces of this size. */
     static final int MAX_IO = 1 << 20;
 
+    /** The I/O buffer's alignment: a page, which satisfies O_DIRECT on any common disk. */
+    static final int ALIGN = 4096;
+
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
     final ByteBuffer small = ByteBuffer.allocateDirect(512).order(ByteOrder.nativeOrder());
@@ -34,11 +37,13 @@ final class Scratch {
         return LOCAL.get();
     }
 
-    /** The I/O buffer, cleared, holding at least min(size, MAX_IO) bytes (its limit). */
+    /** The I/O buffer, cleared, page-aligned, holding at least min(size, MAX_IO) bytes (its limit). */
     ByteBuffer io(int size) {
         int want = Math.min(Math.max(size, MIN_IO), MAX_IO);
         if (io == null || io.capacity() < want) {
-            io = ByteBuffer.allocateDirect(Integer.highestOneBit(want - 1) << 1).order(ByteOrder.nativeOrder());
+            int capacity = Integer.highestOneBit(want - 1) << 1;
+            // page-aligned, so that a write past the page cache (O_DIRECT) can go from it
+            io = ByteBuffer.allocateDirect(capacity + ALIGN).alignedSlice(ALIGN).order(ByteOrder.nativeOrder());
             ioAddress = address(io);
         }
         io.clear();

@@ -661,6 +661,72 @@ class FileStoreTest {
     // ---- data path ----
 
     @Test
+    void aSecondarysLargeAlignedWritesGoPastThePageCacheAndReadTheSameAsAnyOther() throws Exception {
+        Path probe = brick.resolve("probe");
+        try (var ch = Files.newByteChannel(probe, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            ch.write(ByteBuffer.allocateDirect(8192).alignedSlice(4096));
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            org.junit.jupiter.api.Assumptions.abort("no O_DIRECT on the test directory's file system: " + e);
+        }
+        Random r = new Random(11);
+        store.create("f", 0644, true, 0, 0);
+        byte[] want = new byte[5 << 20];
+        // buffered small writes first, so the direct ones meet dirty pages of their range
+        for (int i = 0; i < 40; i++) {
+            int off = r.nextInt(want.length - 9000);
+            byte[] part = new byte[1 + r.nextInt(9000)];
+            r.nextBytes(part);
+            assertEquals(part.length, store.write("f", off, ByteBuffer.wrap(part)));
+            System.arraycopy(part, 0, want, off, part.length);
+        }
+        // 1 MiB (as one buffer, and as a rope of direct parts), 2.5 MiB (in pieces), 256 KiB past the end
+        int[][] writes = {{1 << 20, 1 << 20}, {0, (5 << 19)}, {3 << 20, 256 << 10}, {(5 << 20) - (256 << 10), 256 << 10}};
+        for (int[] w : writes) {
+            byte[] part = new byte[w[1]];
+            r.nextBytes(part);
+            ByteString data = ByteString.EMPTY;
+            for (int at = 0; at < part.length; at += 16384) {
+                ByteBuffer d = ByteBuffer.allocateDirect(16384);
+                d.put(part, at, 16384).flip();
+                data = data.concat(com.google.protobuf.UnsafeByteOperations.unsafeWrap(d));
+            }
+            assertEquals(part.length, store.writeDirect("f", w[0], data));
+            System.arraycopy(part, 0, want, w[0], part.length);
+        }
+        assertTrue(hasDirectFd(brick.resolve("f")), "a descriptor of the file with O_DIRECT");
+        // small and unaligned writes still go through the page cache, over what went past it
+        byte[] small = bytes("small write over a direct one");
+        assertEquals(small.length, store.writeDirect("f", (1 << 20) + 100, ByteString.copyFrom(small)));
+        System.arraycopy(small, 0, want, (1 << 20) + 100, small.length);
+        byte[] odd = new byte[300 << 10];
+        r.nextBytes(odd);
+        assertEquals(odd.length, store.writeDirect("f", 7, ByteString.copyFrom(odd)));
+        System.arraycopy(odd, 0, want, 7, odd.length);
+        assertArrayEquals(want, store.read("f", 0, want.length + 10).toByteArray());
+        assertArrayEquals(want, Files.readAllBytes(brick.resolve("f")));
+        store.fsync("f", false);
+        assertEquals(want.length, store.getattr("f").getSize());
+    }
+
+    /** Whether this process holds a descriptor of file opened with O_DIRECT. */
+    private static boolean hasDirectFd(Path file) throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (!Files.readSymbolicLink(fd).equals(file.toRealPath())) continue;
+                    String info = Files.readString(Path.of("/proc/self/fdinfo/" + fd.getFileName()));
+                    String flags = info.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow();
+                    if ((Integer.parseInt(flags.substring(6).trim(), 8) & 040000) != 0) return true;
+                } catch (java.io.IOException gone) {
+                    // closed meanwhile (the listing's own descriptor)
+                }
+            }
+        }
+        return false;
+    }
+
+    @Test
     void largeWritesAndReadsGoThroughInPieces() throws Exception {
         store.create("big", 0644, true, 0, 0);
         byte[] data = new byte[3 * (1 << 20) + 12345];
