@@ -28,22 +28,33 @@ final class FdCache {
          * two threads may lose an addition). A new descriptor starts unknown, as if much were.
          */
         volatile long unsynced = Long.MAX_VALUE / 2;
-        /** The same file opened O_WRONLY | O_DIRECT ({@link FileStore#writeDirect}): 0 until tried, -1 if refused. */
+        /** The same file opened O_WRONLY | O_DIRECT ({@link FileStore#writeDirect}), 0 until opened; closed with fd. */
         private int directFd;
+        private boolean noDirect;
 
-        /** {@link #directFd}, opening it by open; -1 when the file or its file system refuses O_DIRECT. */
+        /**
+         * {@link #directFd}, opening it by open the first time; -1 when the file or its file system
+         * refused O_DIRECT, or a write through it was refused ({@link #noDirect}).
+         */
         synchronized int directFd(java.util.function.IntSupplier open) {
+            if (noDirect) return -1;
             if (directFd == 0) {
                 int fd = open.getAsInt();
-                directFd = fd < 0 ? -1 : fd;
+                if (fd < 0) {
+                    noDirect = true;
+                    return -1;
+                }
+                directFd = fd;
             }
             return directFd;
         }
 
-        /** Gives up writing past the page cache through this descriptor (a write was refused). */
+        /**
+         * Gives up writing past the page cache through this descriptor. The O_DIRECT one stays open
+         * until the handle closes: a write on another thread may still be using it.
+         */
         synchronized void noDirect() {
-            if (directFd > 0) LibC.INSTANCE.close(directFd);
-            directFd = -1;
+            noDirect = true;
         }
 
         Handle(int fd, boolean writable) {

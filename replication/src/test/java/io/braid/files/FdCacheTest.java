@@ -97,6 +97,33 @@ class FdCacheTest {
         assertEquals(0, cache.size());
     }
 
+    @Test
+    void theDirectDescriptorIsOpenedOnceAndClosedOnlyWithItsHandle() {
+        FdCache.Handle h = open();
+        int[] opens = {0};
+        java.util.function.IntSupplier opener = () -> {
+            opens[0]++;
+            return LibC.INSTANCE.openat(LibC.AT_FDCWD, file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+        };
+        int direct = h.directFd(opener);
+        assertTrue(direct > 0);
+        assertEquals(direct, h.directFd(opener));
+        assertEquals(1, opens[0]);
+        h.noDirect(); // a write through it was refused: no more direct writes...
+        assertEquals(-1, h.directFd(opener));
+        assertEquals(1, opens[0]);
+        assertTrue(isOpen(direct), "...but a write on another thread may still be using it");
+        h.release();
+        assertFalse(isOpen(direct));
+        assertFalse(isOpen(h.fd));
+
+        FdCache.Handle refused = open();
+        assertEquals(-1, refused.directFd(() -> -1));
+        assertEquals(-1, refused.directFd(opener), "asked once only");
+        assertEquals(1, opens[0]);
+        refused.release();
+    }
+
     private FdCache.Handle open() {
         int fd = LibC.INSTANCE.openat(LibC.AT_FDCWD, file, LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
         assertTrue(fd >= 0);
