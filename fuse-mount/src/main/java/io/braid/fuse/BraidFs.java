@@ -1261,9 +1261,14 @@ public final class BraidFs extends FuseStubFS {
         try {
             return body.getAsInt();
         } catch (RuntimeException | Error e) {
-            LOG.error("{} {}: {}", op, path, e.toString(), e);
-            return -Errno.EIO;
+            return failed(op, path, e);
         }
+    }
+
+    /** A failure of op on path that is not the file system's: logged, and EIO for the caller. */
+    private static int failed(String op, String path, Throwable e) {
+        LOG.error("{} {}: {}", op, path, e.toString(), e);
+        return -Errno.EIO;
     }
 
     /** {@link #guard} for work answered later: the future always completes normally, EIO for a failure. */
@@ -1275,12 +1280,6 @@ public final class BraidFs extends FuseStubFS {
         } catch (RuntimeException | Error e) {
             work = CompletableFuture.failedFuture(e);
         }
-        return work.handle((r, failed) -> {
-            if (failed == null) {
-                return r;
-            }
-            LOG.error("{} {}: {}", op, path, failed.toString(), failed);
-            return -Errno.EIO;
-        });
+        return work.handle((r, e) -> e == null ? r : failed(op, path, e));
     }
 }

@@ -25,15 +25,15 @@ final class FuseLocks {
         this.ops = ops;
     }
 
-    /**
-     * fcntl(F_GETLK / F_SETLK / F_SETLKW) through open file fh (0: none); a GETLK answer is
-     * written back into flock.
-     */
     /** Whether owner ever took a byte-range lock through this mount (its unlock then asks the server). */
     boolean mayHold(long owner) {
         return owners.contains(owner);
     }
 
+    /**
+     * fcntl(F_GETLK / F_SETLK / F_SETLKW) through open file fh (0: none); a GETLK answer is
+     * written back into flock.
+     */
     int fcntl(String path, long fh, long owner, int cmd, Flock flock) {
         Lock.Type type = switch (flock.l_type.get()) {
             case Flock.F_RDLCK -> Lock.Type.RDLCK;
@@ -46,7 +46,7 @@ final class FuseLocks {
             default -> Lock.Cmd.SETLK;
         };
         if (c != Lock.Cmd.GETLK) {
-            if (type == Lock.Type.UNLCK && !owners.contains(owner)) {
+            if (type == Lock.Type.UNLCK && !mayHold(owner)) {
                 return 0;
             }
             if (type != Lock.Type.UNLCK) {

@@ -348,23 +348,7 @@ final class WriteBehind {
 
     /** Sends what is gathered for path and waits until every write sent for it has been answered. */
     void drain(String path) {
-        PathWrites q = inFlight.get(path);
-        if (q == null) {
-            return;
-        }
-        boolean interrupted = pushGathered(q);
-        synchronized (q) {
-            while (!q.pending.isEmpty() || q.gather != null) {
-                try {
-                    q.wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        drainAsync(path).join();
     }
 
     /**

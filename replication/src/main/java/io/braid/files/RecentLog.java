@@ -68,11 +68,11 @@ final class RecentLog implements AutoCloseable {
         }
     }
 
-    /** Loads a ring kept in the metadata store; whether there was one. Its keys are removed once it is in the file. */
-    private boolean takeOver(KeyValueStore store) throws IOException {
+    /** Loads a ring kept in the metadata store, if there is one. Its keys are removed once it is in the file. */
+    private void takeOver(KeyValueStore store) throws IOException {
         Map<String, byte[]> old = store.scan("frecent/");
         String n = store.getString("frecent-next");
-        if (old.isEmpty() && n == null) return false;
+        if (old.isEmpty() && n == null) return;
         for (Map.Entry<String, byte[]> e : old.entrySet()) {
             int slot = Integer.parseInt(e.getKey().substring("frecent/".length()));
             try {
@@ -91,7 +91,6 @@ final class RecentLog implements AutoCloseable {
             b.delete("frecent-next");
             b.commit();
         }
-        return true;
     }
 
     private void replay() throws IOException {
