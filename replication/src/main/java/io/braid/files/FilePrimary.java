@@ -44,6 +44,9 @@ public final class FilePrimary implements AutoCloseable {
      * comes. Guarded by order.
      */
     private boolean pruneDue;
+    /** Files whose writes left their times to each brick's kernel, to be copied later. Guarded by order. */
+    private final OwedTimes owedTimes = new OwedTimes();
+    private boolean owedTimesScheduled;
     private boolean pruneScheduled;
     /** Runs the recent log's prunes that no mutation took along, and a new primary's sweep of kept names. */
     private static final java.util.concurrent.ScheduledExecutorService TIMERS =
@@ -270,10 +273,18 @@ public final class FilePrimary implements AutoCloseable {
             FileRequest resolved = resolve(req, reply);
             long mine = ++seq;
             FileOp.Builder op = FileOp.newBuilder().setSeq(mine).setMutation(resolved).setCommitted(committed());
-            for (String p : a.timePaths()) {
-                Attr t = a.known(req, p);
-                if (t == null) t = FileOps.attrOrNull(store, p);
-                if (t != null) op.addTimes(TimeFix.newBuilder().setPath(p).setAtimeNs(t.getAtimeNs()).setMtimeNs(t.getMtimeNs()));
+            if (req.getOpCase() == FileRequest.OpCase.RENAME) owedTimes.renamed(req.getRename().getFrom(), req.getRename().getTo());
+            boolean leaveTimes = req.getOpCase() == FileRequest.OpCase.WRITE
+                    && owedTimes.defer(req.getWrite().getPath(), System.nanoTime());
+            if (leaveTimes) {
+                scheduleOwedTimes();
+            } else {
+                for (String p : a.timePaths()) {
+                    Attr t = a.known(req, p);
+                    if (t == null) t = FileOps.attrOrNull(store, p);
+                    if (t != null) op.addTimes(timeFix(p, t));
+                    owedTimes.covered(p);
+                }
             }
             FileOp built = op.build();
             for (FileLink l : links) {
@@ -324,6 +335,7 @@ public final class FilePrimary implements AutoCloseable {
             if (early != null) return early;
             FileRequest named = openFiles.through(req);
             path = named.getFsync().getPath();
+            owedTimes.synced(path, System.nanoTime());
             try {
                 // resolved in order: a rename or unlink after it does not change the file it flushes
                 sync = replica.store().openForSync(path, named.getFsync().getDatasync());
@@ -352,6 +364,55 @@ public final class FilePrimary implements AutoCloseable {
             replica.replies().put(req.getClient(), req.getId(), reply);
             return reply;
         });
+    }
+
+    private static TimeFix timeFix(String path, Attr t) {
+        return TimeFix.newBuilder().setPath(path).setAtimeNs(t.getAtimeNs()).setMtimeNs(t.getMtimeNs()).build();
+    }
+
+    /** Looks for owed times that are due a moment from now, unless a look is scheduled already. Under order. */
+    private void scheduleOwedTimes() {
+        if (owedTimesScheduled || closed) return;
+        owedTimesScheduled = true;
+        TIMERS.schedule(this::sendOwedTimes, OwedTimes.CHECK_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Copies the times of the files whose writes left them to each brick's kernel ({@link
+     * OwedTimes}) and that are due now: this brick's times as they are now, in the set's order, so
+     * every secondary sets them after the writes that moved them. A secondary that is not live
+     * gets the file's metadata marked in its dirty index. A file gone or renamed in a renamed
+     * directory meanwhile is skipped: its times stay as each brick's kernel left them.
+     */
+    private void sendOwedTimes() {
+        order.lock();
+        try {
+            owedTimesScheduled = false;
+            if (closed) return;
+            List<String> due = owedTimes.due(System.nanoTime());
+            FileOp.Builder op = FileOp.newBuilder().setTimesOnly(true);
+            List<DirtyEntry> changes = new ArrayList<>(due.size());
+            for (String p : due) {
+                Attr t = FileOps.attrOrNull(replica.store(), p);
+                if (t == null) continue;
+                op.addTimes(timeFix(p, t));
+                changes.add(FileOps.change(p, DirtyIndex.META));
+            }
+            if (op.getTimesCount() > 0) {
+                FileOp built = op.setSeq(++seq).build();
+                for (FileLink l : links) {
+                    try {
+                        CompletableFuture<Void> f = l.send(built, changes);
+                        if (f != null) f.exceptionally(e -> null);
+                    } catch (IOException e) {
+                        LOG.debug("{}: times not sent to {}: {}", view.volume(), l.brick(), e.getMessage());
+                    }
+                }
+            }
+            if (!owedTimes.isEmpty()) scheduleOwedTimes();
+        } finally {
+            order.unlock();
+        }
     }
 
     /** Who the primary's own changes (names kept for open files, and their removal) come from. */

@@ -371,13 +371,7 @@ public final class FileReplica implements AutoCloseable {
                             recent.prune(epoch, op.getCommitted(), true);
                             ack.setErrno(a.reply().getErrno()).setError(a.reply().getMessage());
                         } else {
-                            for (TimeFix t : op.getTimesList()) {
-                                try {
-                                    store.setTimes(t.getPath(), t.getAtimeNs(), t.getMtimeNs());
-                                } catch (FsError ignored) {
-                                    // the path went away in the same operation
-                                }
-                            }
+                            copyTimes(op);
                             // what the primary says is everywhere leaves, this one joins: one metadata write
                             recent.update(epoch, op.getCommitted(), true, a.changes(), epoch, op.getSeq());
                             replies.put(r.getClient(), r.getId(), a.reply());
@@ -401,6 +395,7 @@ public final class FileReplica implements AutoCloseable {
                     }
                     case PING -> live = true; // pings come only once the primary has turned the link live
                     case LOCKS -> locks.apply(op.getLocks(), path -> LockTable.keyOf(store, path));
+                    case TIMES_ONLY -> copyTimes(op);
                     default -> {
                         fail("unknown operation");
                         return;
@@ -410,6 +405,17 @@ public final class FileReplica implements AutoCloseable {
                 ack.setErrno(Errno.EIO).setError(String.valueOf(e.getMessage()));
             }
             send(ack);
+        }
+
+        /** Sets the primary's times that came with op. */
+        private void copyTimes(FileOp op) {
+            for (TimeFix t : op.getTimesList()) {
+                try {
+                    store.setTimes(t.getPath(), t.getAtimeNs(), t.getMtimeNs());
+                } catch (FsError ignored) {
+                    // the path went away in the same operation (or, for times owed, since)
+                }
+            }
         }
 
         /**

@@ -190,4 +190,57 @@ class FileVolumeIT {
         v.awaitAllUpToDate(VOL, 120_000);
         awaitBricksEqual(60_000);
     }
+
+    /**
+     * Writes to a file that is flushed after each one leave the file's times to each brick's
+     * kernel (OwedTimes); the primary copies its own once the file rests. The last write reaches
+     * one secondary 50 ms late (its server is stopped meanwhile, by a shell started beforehand, as
+     * starting a process can take longer than the ping timeout), so that brick's kernel gives it a
+     * later time than the primary's: a copy that never came would show.
+     */
+    @Test
+    @Order(5)
+    void aFileFlushedAfterEveryWriteHasThePrimarysTimesOnEveryBrickOnceItRests() throws Exception {
+        v.awaitAllUpToDate(VOL, 120_000);
+        int late = (v.awaitPrimary(VOL, 30_000) + 1) % 3;
+        Path file = m0.path("flushed.db");
+        byte[] block = new byte[4096];
+        SplittableRandom r = new SplittableRandom(5);
+        long pid = c.server(late).pid();
+        Process stopper = new ProcessBuilder("sh", "-c", "read go; kill -STOP " + pid + "; echo stopped; read go; kill -CONT " + pid)
+                .redirectErrorStream(true).start();
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw");
+                var toStopper = new java.io.PrintStream(stopper.getOutputStream(), true);
+                var fromStopper = new java.io.BufferedReader(new java.io.InputStreamReader(stopper.getInputStream()))) {
+            for (int i = 0; i < 300; i++) {
+                r.nextBytes(block);
+                f.seek((long) r.nextInt(64) * 4096);
+                boolean last = i == 299;
+                if (last) {
+                    toStopper.println("go");
+                    assertEquals("stopped", fromStopper.readLine());
+                }
+                try {
+                    f.write(block); // the mount answers at once and sends it behind
+                    if (last) Thread.sleep(50);
+                } finally {
+                    if (last) toStopper.println("go");
+                }
+                f.getChannel().force(true);
+            }
+        } finally {
+            stopper.destroy();
+            c.server(late).resume(); // in case the shell did not get that far
+        }
+        long deadline = System.currentTimeMillis() + 15_000;
+        List<Object> times;
+        do {
+            Thread.sleep(200);
+            times = new ArrayList<>();
+            for (int s = 0; s < 3; s++) times.add(Files.getLastModifiedTime(c.brickPath(s, VOL).resolve("flushed.db")).toInstant());
+        } while (times.stream().distinct().count() > 1 && System.currentTimeMillis() < deadline);
+        assertEquals(1, times.stream().distinct().count(), "the bricks' mtimes: " + times);
+        assertEquals(times.get(0), Files.getLastModifiedTime(m1.path("flushed.db")).toInstant(), "mtime through a mount");
+        assertEquals("", FileVolumes.diff(c, VOL, 0, 1) + FileVolumes.diff(c, VOL, 0, 2));
+    }
 }
