@@ -44,10 +44,10 @@ public final class FilePrimary implements AutoCloseable {
      * comes. Guarded by order.
      */
     private boolean pruneDue;
+    private boolean pruneScheduled;
     /** Files whose writes left their times to each brick's kernel, to be copied later. Guarded by order. */
     private final OwedTimes owedTimes = new OwedTimes();
     private boolean owedTimesScheduled;
-    private boolean pruneScheduled;
     /** Runs the recent log's prunes that no mutation took along, and a new primary's sweep of kept names. */
     private static final java.util.concurrent.ScheduledExecutorService TIMERS =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
