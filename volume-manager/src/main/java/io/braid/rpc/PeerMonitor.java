@@ -28,6 +28,8 @@ public final class PeerMonitor implements AutoCloseable {
     private final PoolGroup pool;
     private final PeerClients clients;
     private final Map<String, Boolean> connected = new ConcurrentHashMap<>();
+    /** When each member last answered a hello (System.nanoTime()). */
+    private final Map<String, Long> lastAnswer = new ConcurrentHashMap<>();
     /** Why each member last failed to answer a command's hello (for the command's error). */
     private final Map<String, String> whyNot = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -55,6 +57,7 @@ public final class PeerMonitor implements AutoCloseable {
         try {
             Map<String, PeerRecord> peers = pool.state().peers();
             connected.keySet().retainAll(peers.keySet());
+            lastAnswer.keySet().retainAll(peers.keySet());
             for (PeerRecord p : peers.values()) {
                 if (p.getUuid().equals(selfUuid)) continue;
                 clients.peerAsync(p.getAddress(), PERIOD_MS).hello(
@@ -85,6 +88,7 @@ public final class PeerMonitor implements AutoCloseable {
     }
 
     private void mark(PeerRecord p, boolean up) {
+        if (up) lastAnswer.put(p.getUuid(), System.nanoTime());
         Boolean was = connected.put(p.getUuid(), up);
         if (was == null || was != up) {
             LOG.info("{}: peer {} ({}) {}", pool.memberName(), p.getHostname(), p.getUuid(), up ? "connected" : "disconnected");
@@ -126,6 +130,17 @@ public final class PeerMonitor implements AutoCloseable {
     /** How many members, this one included, answer now; unknown ones are asked in parallel. */
     public long countReachable(java.util.Collection<PeerRecord> members) {
         return members.parallelStream().filter(this::isReachable).count();
+    }
+
+    /** When the member last answered a hello (System.nanoTime()), if it has since this daemon started. */
+    public java.util.OptionalLong lastAnswered(String uuid) {
+        Long t = lastAnswer.get(uuid);
+        return t == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(t);
+    }
+
+    /** The period of the hellos, in nanoseconds. */
+    public static long periodNanos() {
+        return TimeUnit.MILLISECONDS.toNanos(PERIOD_MS);
     }
 
     /** Whether the member answered the last hello; this member itself is always connected. */

@@ -64,7 +64,7 @@ public final class ReplicaSets implements Coordinator, AutoCloseable {
     }
 
     public void start() {
-        failover.scheduleWithFixedDelay(this::checkPrimaries, 1, 1, TimeUnit.SECONDS);
+        failover.scheduleWithFixedDelay(this::checkPrimaries, 250, 250, TimeUnit.MILLISECONDS);
     }
 
     public Member self() {
@@ -227,8 +227,10 @@ public final class ReplicaSets implements Coordinator, AutoCloseable {
                         continue;
                     }
                     long now = System.nanoTime();
-                    long since = primaryLostSince.computeIfAbsent(key, k -> now);
-                    if (now - since < TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds())) continue;
+                    long timeout = TimeUnit.SECONDS.toNanos(view.options().pingTimeoutSeconds());
+                    long since = primaryLostSince.computeIfAbsent(key, k -> lostSince(now,
+                            monitor.lastAnswered(view.primaryMember().nodeUuid()), timeout, PeerMonitor.periodNanos()));
+                    if (now - since < timeout) continue;
                     if (!self.uuid().equals(actor)) continue;
                     int candidate = candidate(view, monitor::isConnected);
                     if (candidate < 0) continue;
@@ -248,6 +250,22 @@ public final class ReplicaSets implements Coordinator, AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("failover check: {}", e.toString());
         }
+    }
+
+    /**
+     * When a primary first seen unreachable at {@code seenNanos} counts as lost from: its last
+     * answer, as GlusterFS counts network.ping-timeout from the server's last reply, which saves
+     * the second or so a missed hello takes to be noticed. Never earlier than one hello period
+     * short of the whole timeout before it was seen, though, so that at least one more hello must
+     * go unanswered: a member that was itself paused sees only old answers when it resumes. A
+     * primary that has not answered since this daemon started gets the whole timeout from then.
+     */
+    static long lostSince(long seenNanos, java.util.OptionalLong lastAnswerNanos, long timeoutNanos, long periodNanos) {
+        long earliest = seenNanos - Math.max(0, timeoutNanos - periodNanos);
+        if (lastAnswerNanos.isEmpty()) return seenNanos; // just started: it may be only connecting
+        long last = lastAnswerNanos.getAsLong(); // nanoTime values compare by their difference only
+        if (last - seenNanos > 0) return seenNanos;
+        return last - earliest > 0 ? last : earliest;
     }
 
     /** The brick to promote: an in-sync data brick whose server answers; none if there is none. */
