@@ -47,8 +47,12 @@ public final class VolumeClient implements AutoCloseable {
      */
     public record Timing(long callDeadlineMs, long retryBudgetMs, long backoffMinMs, long backoffMaxMs,
                          long layoutDeadlineMs) {
-        /** A failover takes network.ping-timeout (5 s) plus about a second; one minute covers several. */
-        public static final Timing DEFAULT = new Timing(15_000, 60_000, 100, 1_000, 3_000);
+        /**
+         * A failover takes at most network.ping-timeout (5 s) after the primary's last answer; one
+         * minute covers several. Pauses stop doubling at half a second, so the mount reaches the new
+         * primary within about that of its promotion.
+         */
+        public static final Timing DEFAULT = new Timing(15_000, 60_000, 100, 500, 3_000);
     }
 
     private final String volume;
