@@ -48,15 +48,27 @@ class FileQuorumIT {
         }
     }
 
-    /** Creates and writes a new file; true if the write and close succeeded. */
+    /** Why the last write() failed. */
+    static IOException refusal;
+
+    /** Creates and writes a new file; true if the write and close succeeded (else see refusal). */
     static boolean write() {
         Path f = m.path("f" + (n++));
         try {
             Files.writeString(f, "written with bricks down\n");
             return "written with bricks down\n".equals(Files.readString(f));
         } catch (IOException e) {
+            refusal = e;
             return false;
         }
+    }
+
+    /** A write without quorum fails with ENOTCONN or EROFS, as GlusterFS's do, not with any error. */
+    static void assertRefusedForQuorum() {
+        String why = refusal instanceof java.nio.file.FileSystemException fse ? fse.getReason() : String.valueOf(refusal);
+        assertTrue(why != null && (why.contains("Transport endpoint is not connected") || why.contains("Read-only file system")),
+                () -> "the write failed, but not with ENOTCONN or EROFS: " + refusal);
+        System.out.println("[FileQuorumIT] write without quorum: " + why);
     }
 
     /** The servers of the two secondaries, the primary's server last. */
@@ -78,6 +90,7 @@ class FileQuorumIT {
         int s = secondaries()[0];
         c.server(s).kill();
         assertTrue(!write(), "a write succeeded with 2 of 3 bricks up and quorum-count 3");
+        assertRefusedForQuorum();
         restore(s);
         assertTrue(write(), "no write after the brick returned");
     }
@@ -99,6 +112,7 @@ class FileQuorumIT {
         c.server(s[0]).kill();
         c.server(s[1]).kill();
         assertTrue(!write(), "a write succeeded with 1 of 3 bricks up and quorum auto");
+        assertRefusedForQuorum();
         restore(s);
         assertTrue(write(), "no write after the bricks returned");
     }
