@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Mounting as a user does it, with the built launchers: {@code bin/braid mount} backgrounds itself
  * and returns once the directory is mounted, and {@code umount DIR} ends that background process
  * cleanly; {@code mount -t braid} (through {@code /usr/sbin/mount.braid}, which
- * scripts/install-deps links to {@code bin/mount.braid}) with {@code ro}; and an fstab line of
+ * scripts/install-deps links to {@code bin/mount.braid}) with {@code ro}, and {@code mount -f}
+ * (fake: nothing mounted); and an fstab line of
  * type braid with {@code _netdev}, mounted by {@code mount -a -O _netdev} from that fstab.
  */
 @Timeout(300)
@@ -167,6 +168,13 @@ class FileMountCommandIT {
             Files.writeString(rw.path("ro-check.txt"), "served read-only\n", StandardCharsets.UTF_8);
             assertTrue(rw.alive(), "the foreground mount process returned");
         }
+
+        // mount -f (mount(8)'s fake mount) runs the helper with -f: nothing is mounted, nothing started
+        Path fake = mountPoint("fake");
+        Exec.Result f = Exec.run(60, "mount", "-f", "-t", "braid", c.host(0) + ":/" + VOL, fake.toString());
+        Exec.run(30, "umount", "--fake", fake.toString()); // drops the entry mount -f records in utab
+        assertTrue(f.ok(), f::toString);
+        assertFalse(FuseMount.isMounted(fake), "mount -f mounted " + fake);
 
         // mount -t braid -o ro
         Path ro = mountPoint("ro");
