@@ -60,7 +60,15 @@ final class HealApplier {
             if (!same) ack.setNeedsFull(true);
             return;
         }
-        if (h.getRecreate()) {
+        String anchor = h.getRecreate() && h.getKind() == HealItem.Kind.FILE ? linkAnchor(path, h.getLinksList()) : null;
+        if (anchor != null) {
+            // Another name of the same file on the source is here already: link to it (or keep
+            // path if it is that file already); the whole content follows in this heal.
+            if (here == null || here.getIno() != store.getattr(anchor).getIno()) {
+                if (here != null) removeTree(path, here);
+                store.link(anchor, path);
+            }
+        } else if (h.getRecreate()) {
             boolean keep = here != null && h.getKind() == HealItem.Kind.DIR && kindOf(here.getMode()) == HealItem.Kind.DIR;
             if (here != null && !keep) {
                 removeTree(path, here);
@@ -102,6 +110,28 @@ final class HealApplier {
             syncXattrs(path, h.getXattrsMap());
         }
         if (h.getMeta() || h.getSetSize()) store.utimens(path, a.getAtimeNs(), a.getMtimeNs());
+    }
+
+    /**
+     * A name among links (the other names of path's inode on the source) that is a regular file
+     * here whose every link is path or one of those names, so path can become one of its links
+     * without tying in a file the source keeps apart; null if there is none.
+     */
+    String linkAnchor(String path, List<String> links) throws FsError {
+        if (links.isEmpty()) return null;
+        List<String> group = new java.util.ArrayList<>(links);
+        group.add(path);
+        for (String c : links) {
+            Attr x = FileOps.attrOrNull(store, c);
+            if (x == null || kindOf(x.getMode()) != HealItem.Kind.FILE) continue;
+            int names = 0;
+            for (String n : group) {
+                Attr y = n.equals(c) ? x : FileOps.attrOrNull(store, n);
+                if (y != null && y.getIno() == x.getIno()) names++;
+            }
+            if (names == x.getNlink()) return c;
+        }
+        return null;
     }
 
     private void writeChunk(String path, HealItem h) throws FsError {

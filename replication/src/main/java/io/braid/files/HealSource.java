@@ -66,11 +66,54 @@ final class HealSource {
     static HealItem entry(FileStore store, String p, Attr a, HealItem.Kind kind) throws FsError {
         HealItem.Builder h = HealItem.newBuilder().setPath(p).setKind(kind).setAttr(a).setRecreate(true).setMeta(true);
         fill(h, store, p, kind);
+        if (kind == HealItem.Kind.FILE && a.getNlink() > 1) h.addAllLinks(otherNames(store, p, a));
         if (kind == HealItem.Kind.DIR) {
             h.setListComplete(true);
             for (DirEntry e : store.readdir(p)) h.addNames(e.getName());
         }
         return h.build();
+    }
+
+    /**
+     * The other names of p's inode on this brick (a hard-linked file), so the healed brick links
+     * them again rather than holding copies that would drift apart: p's own directory first, then
+     * the whole brick, until every link is found. Bricks keep no map from inode to names, so a
+     * name not in p's directory costs a walk of the tree; hard links are rare in a volume's data.
+     */
+    static List<String> otherNames(FileStore store, String p, Attr a) throws FsError {
+        int want = a.getNlink() - 1;
+        List<String> found = new java.util.ArrayList<>();
+        int slash = p.lastIndexOf('/');
+        String dir = slash < 0 ? "" : p.substring(0, slash);
+        scan(store, dir, p, a.getIno(), want, found, false);
+        if (found.size() < want) scan(store, "", p, a.getIno(), want, found, true);
+        return found;
+    }
+
+    private static void scan(FileStore store, String dir, String p, long ino, int want, List<String> found,
+                             boolean recurse) throws FsError {
+        java.util.ArrayDeque<String> dirs = new java.util.ArrayDeque<>();
+        dirs.add(dir);
+        while (!dirs.isEmpty() && found.size() < want) {
+            String d = dirs.poll();
+            List<DirEntry> entries;
+            try {
+                entries = store.readdir(d);
+            } catch (FsError e) {
+                continue; // removed meanwhile
+            }
+            for (DirEntry e : entries) {
+                String child = d.isEmpty() ? e.getName() : d + "/" + e.getName();
+                HealItem.Kind k = HealApplier.kindOf(e.getAttr().getMode());
+                if (k == HealItem.Kind.DIR) {
+                    if (recurse) dirs.add(child);
+                } else if (k == HealItem.Kind.FILE && e.getAttr().getIno() == ino && !child.equals(p)
+                        && !found.contains(child)) {
+                    found.add(child);
+                    if (found.size() == want) return;
+                }
+            }
+        }
     }
 
     /** After data: the size and times, and with meta the owner, mode and xattrs. */

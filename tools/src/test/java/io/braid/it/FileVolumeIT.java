@@ -243,4 +243,64 @@ class FileVolumeIT {
         assertEquals(times.get(0), Files.getLastModifiedTime(m1.path("flushed.db")).toInstant(), "mtime through a mount");
         assertEquals("", FileVolumes.diff(c, VOL, 0, 1) + FileVolumes.diff(c, VOL, 0, 2));
     }
+
+    /** Every name under a brick (outside .braid) with its type, mode, owner, size, links, target, user xattrs and file mtime. */
+    static String manifest(Path brick) {
+        Exec.Result r = Exec.run(120, "python3", "-c", String.join("\n",
+                "import os, stat, sys",
+                "root = sys.argv[1]",
+                "out = []",
+                "for d, dirs, files in os.walk(root):",
+                "    dirs[:] = [x for x in dirs if not (d == root and x == '.braid')]",
+                "    for n in sorted(dirs + files):",
+                "        p = os.path.join(d, n); st = os.lstat(p); rel = os.path.relpath(p, root)",
+                "        x = sorted((k, os.getxattr(p, k, follow_symlinks=False)) for k in os.listxattr(p, follow_symlinks=False) if k.startswith('user.'))",
+                "        if stat.S_ISDIR(st.st_mode):",
+                "            out.append((rel, 'dir', oct(st.st_mode), st.st_uid, st.st_gid, x))",
+                "        elif stat.S_ISLNK(st.st_mode):",
+                "            out.append((rel, 'link', os.readlink(p)))",
+                "        else:",
+                "            out.append((rel, 'file', oct(st.st_mode), st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_mtime_ns, x))",
+                "for e in sorted(out): print(e)"), brick.toString());
+        assertTrue(r.ok(), r::toString);
+        return r.out();
+    }
+
+    /**
+     * A brick that was away while files were chmod-ed, chown-ed, given new times and xattrs (and
+     * had one removed), renamed, linked, truncated, and while directories were made, renamed and
+     * removed, comes back with the same names, modes, owners, links, times and xattrs as the others.
+     */
+    @Test
+    @Order(6)
+    void metadataAndNamesChangedWhileABrickWasAwayAreHealed() throws Exception {
+        v.awaitAllUpToDate(VOL, 120_000);
+        int p = v.awaitPrimary(VOL, 30_000);
+        int down = (p + 2) % 3;
+        Path m = m0.dir();
+        sh("set -e; cd " + m + "; mkdir -p meta/d/sub meta/empty; echo data > meta/f; echo g > meta/g;"
+                + " head -c 50000 /dev/urandom > meta/h; echo x > meta/x; echo in-d > meta/d/sub/inner;"
+                + " setfattr -n user.old -v 1 meta/g");
+        awaitBricksEqual(30_000);
+        JsonElement before = Blocks.lastResync(v.status(VOL, true), v, down);
+
+        c.server(down).kill();
+        sh("set -e; cd " + m + "; chmod 600 meta/f; chown 1234:2345 meta/f; chmod 750 meta/d;"
+                + " setfattr -n user.k -v value meta/x; setfattr -x user.old meta/g;"
+                + " touch -d '2019-05-06 07:08:09' meta/g; mv meta/g meta/g2; mv meta/d meta/d2;"
+                + " mkdir meta/newdir; chown 42:43 meta/newdir; ln meta/f meta/f-link; ln -s f meta/sym;"
+                + " truncate -s 100 meta/h; rmdir meta/empty; mv meta/x meta/d2/sub/x-moved");
+        c.server(down).start();
+        v.awaitNewResync(VOL, down, before, 120_000);
+        v.awaitAllUpToDate(VOL, 120_000);
+        awaitBricksEqual(30_000);
+
+        String want = manifest(c.brickPath(p, VOL));
+        String healed = manifest(c.brickPath(down, VOL));
+        assertEquals(want, healed, "the healed brick differs from the primary's");
+        assertTrue(want.contains("('meta/f', 'file', '0o100600', 1234, 2345, 5, 2,"), want);
+        assertTrue(want.contains("('meta/d2/sub/x-moved', 'file', '0o100644', 0, 0, 2, 1,") && want.contains("b'value'"), want);
+        assertTrue(want.contains("('meta/sym', 'link', 'f')") && want.contains("('meta/newdir', 'dir', '0o40755', 42, 43"), want);
+        assertFalse(want.contains("'meta/g'") || want.contains("'meta/empty'") || want.contains("user.old"), want);
+    }
 }
