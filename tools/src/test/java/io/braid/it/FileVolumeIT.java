@@ -303,4 +303,67 @@ class FileVolumeIT {
         assertTrue(want.contains("('meta/sym', 'link', 'f')") && want.contains("('meta/newdir', 'dir', '0o40755', 42, 43"), want);
         assertFalse(want.contains("'meta/g'") || want.contains("'meta/empty'") || want.contains("user.old"), want);
     }
+
+    /**
+     * A heal slowed by heal.rate-limit shows its progress (done, bytes remaining, ETA) in heal info
+     * summary, in text, --xml and --json; heal and heal full answer in every format too.
+     */
+    @Test
+    @Order(7)
+    void aRateLimitedHealShowsItsProgressInEveryFormat() throws Exception {
+        v.awaitAllUpToDate(VOL, 120_000);
+        int down = (v.awaitPrimary(VOL, 30_000) + 1) % 3;
+        JsonElement before = Blocks.lastResync(v.status(VOL, true), v, down);
+        v.set(VOL, "heal.rate-limit", "4M");
+        try {
+            c.server(down).kill();
+            byte[] data = new byte[24 << 20];
+            new SplittableRandom(9).nextBytes(data);
+            Files.write(m0.path("slow.bin"), data);
+            c.server(down).start();
+
+            String text = null;
+            String xml = null;
+            JsonObject json = null;
+            long deadline = System.currentTimeMillis() + 90_000;
+            while (text == null && System.currentTimeMillis() < deadline) {
+                JsonObject sum = v.healInfo(VOL, true);
+                JsonElement pr = sum.get("progress");
+                if (pr != null && pr.isJsonObject() && pr.getAsJsonObject().get("bytesRemaining").getAsLong() > 0) {
+                    json = sum;
+                    CliResult t = c.cli(0, "volume", "heal", VOL, "info", "summary");
+                    CliResult x = c.cli(0, "--xml", "volume", "heal", VOL, "info", "summary");
+                    Cli.assertOk(t);
+                    Cli.assertOk(x);
+                    if (t.out().contains("ETA") && x.out().contains("<progress>")) {
+                        text = t.out();
+                        xml = x.out();
+                    }
+                }
+                Thread.sleep(100);
+            }
+            assertTrue(text != null, "heal info summary never showed progress in all three formats while the heal ran");
+            JsonObject po = json.getAsJsonObject("progress");
+            double done = po.get("done").getAsDouble();
+            assertTrue(done >= 0 && done < 1, po::toString);
+            assertTrue(po.has("etaSeconds"), po::toString);
+            assertTrue(text.contains("remaining, ETA "), text);
+            assertTrue(xml.contains("<bytesRemaining>") && xml.contains("<etaSeconds>") && xml.contains("<opRet>0</opRet>"), xml);
+        } finally {
+            v.set(VOL, "heal.rate-limit", "0");
+        }
+        JsonObject lr = v.awaitNewResync(VOL, down, before, 120_000);
+        assertEquals("partial", lr.get("kind").getAsString(), lr::toString);
+        awaitBricksEqual(60_000);
+
+        // heal and heal full, in every format
+        Cli.assertOk(c.cli(1, "volume", "heal", VOL));
+        CliResult x = c.cli(1, "--xml", "volume", "heal", VOL, "full");
+        Cli.assertOk(x);
+        assertTrue(x.out().contains("<opRet>0</opRet>"), x.out());
+        JsonObject j = Blocks.json(c.cli(1, "--json", "volume", "heal", VOL));
+        assertFalse(j.entrySet().isEmpty(), j::toString);
+        v.awaitAllUpToDate(VOL, 120_000);
+        awaitBricksEqual(60_000);
+    }
 }
