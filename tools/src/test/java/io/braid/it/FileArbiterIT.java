@@ -8,6 +8,7 @@ import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,11 +59,15 @@ class FileArbiterIT {
         });
     }
 
+    /** Why the last write() failed. */
+    static IOException refusal;
+
     static boolean write(String name, String text) {
         try {
             Files.writeString(m.path(name), text);
             return text.equals(Files.readString(m.path(name)));
         } catch (IOException e) {
+            refusal = e;
             return false;
         }
     }
@@ -82,7 +87,17 @@ class FileArbiterIT {
         // the only up-to-date data brick goes too; the stale one comes back alone
         c.server(p).kill();
         c.server(other).start();
+        // the volume sees it: the stale data brick and the arbiter online, the up-to-date one not
+        v.awaitStatus(VOL, 120_000, "brick " + other + " and the arbiter online, brick " + p + " offline", st -> {
+            List<JsonObject> b = Blocks.bricks(st);
+            return b.get(other).get("online").getAsBoolean() && b.get(2).get("online").getAsBoolean()
+                    && !b.get(p).get("online").getAsBoolean();
+        });
         assertFalse(write("c.txt", "must be refused\n"), "a write succeeded with only an out-of-date data brick");
+        String why = String.valueOf(refusal.getMessage());
+        assertTrue(why.contains("Transport endpoint is not connected") || why.contains("Read-only file system"),
+                () -> "refused, but not with ENOTCONN or EROFS: " + refusal);
+        assertFalse(Files.exists(c.brickPath(other, VOL).resolve("c.txt")), "the stale data brick took the refused file");
 
         c.server(p).start();
         allUp();
@@ -91,5 +106,24 @@ class FileArbiterIT {
             assertEquals("one data brick down\n", Files.readString(c.brickPath(s, VOL).resolve("b.txt")), "brick " + s);
         }
         assertEquals(0, Files.size(arbiter.resolve("b.txt")));
+        // the arbiter keeps names and metadata: directories, symlinks, modes, owners, times, xattrs
+        Files.createDirectories(m.path("dir/sub"));
+        Files.writeString(m.path("dir/sub/f"), "data\n");
+        Files.setPosixFilePermissions(m.path("dir/sub/f"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        Files.setAttribute(m.path("dir/sub/f"), "unix:uid", 1234);
+        Files.setLastModifiedTime(m.path("dir/sub/f"), java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L));
+        Files.getFileAttributeView(m.path("dir/sub/f"), java.nio.file.attribute.UserDefinedFileAttributeView.class)
+                .write("k", java.nio.ByteBuffer.wrap("v".getBytes()));
+        Files.createSymbolicLink(m.path("dir/link"), Path.of("sub/f"));
+        Path af = arbiter.resolve("dir/sub/f");
+        Path df = c.brickPath(p, VOL).resolve("dir/sub/f");
+        assertEquals(0, Files.size(af));
+        assertEquals(5, Files.size(df));
+        for (String attr : List.of("unix:mode", "unix:uid", "unix:gid", "lastModifiedTime")) {
+            assertEquals(Files.getAttribute(df, attr), Files.getAttribute(af, attr), attr);
+        }
+        var xa = Files.getFileAttributeView(af, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        assertEquals(List.of("k"), xa.list());
+        assertEquals(Path.of("sub/f"), Files.readSymbolicLink(arbiter.resolve("dir/link")));
     }
 }
