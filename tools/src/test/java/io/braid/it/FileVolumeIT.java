@@ -149,43 +149,48 @@ class FileVolumeIT {
     @Order(4)
     void aWriterKeepsGoingWhenThePrimarysServerIsKilled() throws Exception {
         int p = v.awaitPrimary(VOL, 30_000);
-        // the writer's mount must not be on the server that dies
-        FuseMount w = p == 0 ? m1 : m0;
-        Path dir = Files.createDirectories(w.path("writer"));
-        AtomicBoolean stop = new AtomicBoolean();
-        AtomicInteger written = new AtomicInteger();
-        AtomicLong longestMs = new AtomicLong();
-        List<Throwable> errors = new ArrayList<>();
-        Thread t = new Thread(() -> {
-            try {
-                while (!stop.get()) {
-                    long t0 = System.nanoTime();
-                    int i = written.get();
-                    Files.writeString(dir.resolve("f" + i), "line " + i + "\n", StandardCharsets.UTF_8);
-                    written.incrementAndGet();
-                    longestMs.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
+        // the writer's mount is on the server that dies, and knows the others from backup-servers=
+        FuseMount w = FuseMount.mount(c.host(p), VOL, c.root().resolve("mnt-writer"),
+                "backup-servers=" + c.host((p + 1) % 3) + ":" + c.host((p + 2) % 3));
+        try {
+            Path dir = Files.createDirectories(w.path("writer"));
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger written = new AtomicInteger();
+            AtomicLong longestMs = new AtomicLong();
+            List<Throwable> errors = new ArrayList<>();
+            Thread t = new Thread(() -> {
+                try {
+                    while (!stop.get()) {
+                        long t0 = System.nanoTime();
+                        int i = written.get();
+                        Files.writeString(dir.resolve("f" + i), "line " + i + "\n", StandardCharsets.UTF_8);
+                        written.incrementAndGet();
+                        longestMs.accumulateAndGet((System.nanoTime() - t0) / 1_000_000, Math::max);
+                    }
+                } catch (Throwable e) {
+                    synchronized (errors) {
+                        errors.add(e);
+                    }
                 }
-            } catch (Throwable e) {
-                synchronized (errors) {
-                    errors.add(e);
-                }
+            });
+            t.start();
+            Thread.sleep(1500);
+            c.server(p).kill();
+            int atKill = written.get();
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (written.get() < atKill + 200 && System.currentTimeMillis() < deadline && t.isAlive()) Thread.sleep(100);
+            stop.set(true);
+            t.join(60_000);
+            assertTrue(errors.isEmpty(), () -> "the writer failed: " + errors + "\n" + w.log());
+            assertTrue(written.get() >= atKill + 200, () -> "the writer stalled: " + written.get() + " after " + atKill);
+            for (int i = 0; i < written.get(); i++) {
+                assertEquals("line " + i + "\n", Files.readString(dir.resolve("f" + i)), "f" + i);
             }
-        });
-        t.start();
-        Thread.sleep(1500);
-        c.server(p).kill();
-        int atKill = written.get();
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (written.get() < atKill + 200 && System.currentTimeMillis() < deadline && t.isAlive()) Thread.sleep(100);
-        stop.set(true);
-        t.join(60_000);
-        assertTrue(errors.isEmpty(), () -> "the writer failed: " + errors + "\n" + w.log());
-        assertTrue(written.get() >= atKill + 200, () -> "the writer stalled: " + written.get() + " after " + atKill);
-        for (int i = 0; i < written.get(); i++) {
-            assertEquals("line " + i + "\n", Files.readString(dir.resolve("f" + i)), "f" + i);
+            System.out.printf("writer: %d files, %d after the kill, longest write %d ms%n", written.get(),
+                    written.get() - atKill, longestMs.get());
+        } finally {
+            w.close();
         }
-        System.out.printf("writer: %d files, %d after the kill, longest write %d ms%n", written.get(),
-                written.get() - atKill, longestMs.get());
         c.server(p).start();
         v.awaitAllUpToDate(VOL, 120_000);
         awaitBricksEqual(60_000);
