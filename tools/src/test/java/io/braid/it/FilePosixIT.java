@@ -1218,6 +1218,106 @@ class FilePosixIT {
         return out;
     }
 
+    /**
+     * Mutations whose paths lead out of the brick (`..` components, a NUL), sent straight to every
+     * server on a Calls stream as a hostile client would (the primary checks them; the others send
+     * a client to the primary, and apply only what it replicates): each is refused with one line, nothing
+     * appears next to or above any brick, the file they aim at stays on every brick, and the
+     * stream goes on.
+     */
+    @Test
+    @Order(23)
+    void mutationsWithPathsOutOfTheBrickAreRefusedOnEveryServer() throws Exception {
+        Path d = dir("escape");
+        Files.writeString(d.resolve("victim"), "still here");
+        Path base = c.root();
+        List<Path> outside = List.of(base, base.resolve("bricks"), base.resolve("bricks/s1"), base.resolve("bricks/s2"),
+                base.resolve("bricks/s3"), base.getParent(), Path.of("/"));
+        // the victim as seen from above the brick root: bricks/sN/posix/escape/victim
+        String viaAbove = "/../../s1/" + VOL + "/escape/victim";
+        java.util.function.Function<Long, io.braid.proto.file.FileRequest.Builder> req = tag ->
+                io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setClient("it-escape").setTag(tag);
+        List<io.braid.proto.file.FileRequest> bad = List.of(
+                req.apply(1L).setCreate(io.braid.proto.file.Create.newBuilder().setPath("/../escape-create").setMode(0644)).build(),
+                req.apply(2L).setMkdir(io.braid.proto.file.Mkdir.newBuilder().setPath("/escape/../../escape-dir").setMode(0755)).build(),
+                req.apply(3L).setRename(io.braid.proto.file.Rename.newBuilder().setFrom("/escape/victim").setTo("/../escape-renamed")).build(),
+                req.apply(4L).setLink(io.braid.proto.file.Link.newBuilder().setFrom("/escape/victim").setTo("/../../escape-link")).build(),
+                req.apply(5L).setSymlink(io.braid.proto.file.Symlink.newBuilder().setTarget("/etc/passwd").setPath("/../escape-sym")).build(),
+                req.apply(6L).setUnlink(io.braid.proto.file.Unlink.newBuilder().setPath(viaAbove)).build(),
+                req.apply(7L).setTruncate(io.braid.proto.file.Truncate.newBuilder().setPath(viaAbove).setSize(0)).build(),
+                req.apply(8L).setWrite(io.braid.proto.file.Write.newBuilder().setPath("/../escape-write")
+                        .setData(com.google.protobuf.ByteString.copyFromUtf8("x"))).build(),
+                req.apply(9L).setSetxattr(io.braid.proto.file.Setxattr.newBuilder().setPath("/..").setName("user.x")
+                        .setValue(com.google.protobuf.ByteString.copyFromUtf8("x"))).build(),
+                req.apply(10L).setChmod(io.braid.proto.file.Chmod.newBuilder().setPath("/escape/victim\u0000/../..").setMode(0777)).build(),
+                req.apply(11L).setRmdir(io.braid.proto.file.Rmdir.newBuilder().setPath("/../../s2")).build());
+        int primary = new Blocks(c).awaitPrimary(VOL, 30_000);
+        for (int server = 0; server < 3; server++) {
+            io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(server) + ":24100").usePlaintext().build();
+            try {
+                java.util.concurrent.BlockingQueue<io.braid.proto.file.FileReply> replies = new java.util.concurrent.LinkedBlockingQueue<>();
+                java.util.concurrent.CompletableFuture<io.grpc.Status> ended = new java.util.concurrent.CompletableFuture<>();
+                io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
+                        .calls(new io.grpc.stub.StreamObserver<>() {
+                            @Override
+                            public void onNext(io.braid.proto.file.FileReply r) {
+                                replies.add(r);
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                ended.complete(io.grpc.Status.fromThrowable(t));
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                ended.complete(io.grpc.Status.OK);
+                            }
+                        });
+                for (io.braid.proto.file.FileRequest r : bad) out.onNext(r);
+                out.onNext(req.apply(99L).setRead(io.braid.proto.file.Read.newBuilder().setPath("/escape/victim").setSize(64)).build());
+                Map<Long, io.braid.proto.file.FileReply> byTag = new HashMap<>();
+                for (int i = 0; i < bad.size() + 1; i++) {
+                    io.braid.proto.file.FileReply r = replies.poll(30, TimeUnit.SECONDS);
+                    assertTrue(r != null, "server " + server + ": reply " + i + "; stream " + ended.getNow(null));
+                    byTag.put(r.getTag(), r);
+                }
+                for (io.braid.proto.file.FileRequest q : bad) {
+                    io.braid.proto.file.FileReply r = byTag.get(q.getTag());
+                    String what = "server " + server + ", " + q.getOpCase() + " " + q.getTag();
+                    assertTrue(r != null && (r.getErrno() != 0 || r.getStatus() != 0), () -> what + " was not refused: " + r);
+                    assertFalse(r.getMessage().isBlank() || r.getMessage().contains("\n"), () -> "one line for " + what + ": " + r);
+                    if (server == primary) System.out.println("[FilePosixIT] " + what + ": " + r.getMessage());
+                }
+                // the primary serves the read; another server sends the client to the primary
+                io.braid.proto.file.FileReply good = byTag.get(99L);
+                if (server == primary) {
+                    assertEquals("still here", good.getData().toStringUtf8(), good.toString());
+                } else {
+                    assertTrue(good.getData().toStringUtf8().equals("still here") || good.getMessage().startsWith("not primary"),
+                            good::toString);
+                }
+                assertFalse(ended.isDone(), "the stream goes on: " + ended.getNow(null));
+                out.onCompleted();
+                ended.get(30, TimeUnit.SECONDS);
+            } finally {
+                ch.shutdownNow();
+            }
+            assertTrue(c.server(server).isRunning(), "braidd on " + c.host(server) + " still runs");
+        }
+        for (Path p : outside) {
+            for (String n : names(p)) assertFalse(n.startsWith("escape-"), () -> "a name escaped into " + p + ": " + n);
+        }
+        for (int i = 0; i < 3; i++) {
+            Path b = c.brickPath(i, VOL);
+            assertEquals("still here", Files.readString(b.resolve("escape/victim")), "brick " + i);
+            assertEquals(0644, (int) Files.getAttribute(b.resolve("escape/victim"), "unix:mode") & 0777, "brick " + i);
+            assertTrue(Files.isDirectory(c.root().resolve("bricks/s" + (i + 1))), "brick " + i + "'s parent");
+            for (String n : names(b)) assertFalse(n.startsWith("escape-"), "brick " + i + ": " + n);
+        }
+        assertEquals("still here", Files.readString(d.resolve("victim")));
+    }
+
     static Set<String> names(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return new TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
