@@ -1318,6 +1318,79 @@ class FilePosixIT {
         assertEquals("still here", Files.readString(d.resolve("victim")));
     }
 
+    /** One request on a new Calls stream to server i; its reply (or the stream's error as a reply's status). */
+    static io.braid.proto.file.FileReply call(int server, io.braid.proto.file.FileRequest request) throws Exception {
+        io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(server) + ":24100").usePlaintext().build();
+        try {
+            java.util.concurrent.CompletableFuture<io.braid.proto.file.FileReply> reply = new java.util.concurrent.CompletableFuture<>();
+            io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
+                    .calls(new io.grpc.stub.StreamObserver<>() {
+                        @Override
+                        public void onNext(io.braid.proto.file.FileReply r) {
+                            reply.complete(r);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            reply.completeExceptionally(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            reply.completeExceptionally(new IllegalStateException("stream ended without a reply"));
+                        }
+                    });
+            out.onNext(request);
+            io.braid.proto.file.FileReply r = reply.get(30, TimeUnit.SECONDS);
+            out.onCompleted();
+            return r;
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    /**
+     * cluster.read-from-replicas: off, only the primary serves a read (another server sends the
+     * client to it); on, every in-sync data brick serves it, from its own disk.
+     */
+    @Test
+    @Order(24)
+    void readFromReplicasLetsEveryInSyncBrickServeReads() throws Exception {
+        Path d = dir("replica-reads");
+        Files.writeString(d.resolve("page.html"), "served by any replica");
+        Blocks v = new Blocks(c);
+        v.awaitAllUpToDate(VOL, 60_000);
+        int primary = v.awaitPrimary(VOL, 30_000);
+        io.braid.proto.file.FileRequest read = io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL)
+                .setClient("it-replica-reads").setRead(io.braid.proto.file.Read.newBuilder()
+                        .setPath("/replica-reads/page.html").setSize(64)).build();
+        for (int s = 0; s < 3; s++) {
+            io.braid.proto.file.FileReply r = call(s, read);
+            if (s == primary) {
+                assertEquals("served by any replica", r.getData().toStringUtf8(), r.toString());
+            } else {
+                assertTrue(r.getData().isEmpty() && r.getMessage().startsWith("not primary"), "off, server " + s + ": " + r);
+            }
+        }
+        v.set(VOL, "cluster.read-from-replicas", "on");
+        try {
+            long deadline = System.currentTimeMillis() + 30_000;
+            for (int s = 0; s < 3; s++) {
+                io.braid.proto.file.FileReply r = call(s, read);
+                while (!r.getData().toStringUtf8().equals("served by any replica") && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(200); // the option reaches every server through the configuration store
+                    r = call(s, read);
+                }
+                assertEquals("served by any replica", r.getData().toStringUtf8(), "on, server " + s + ": " + r);
+            }
+            // a mount reads and writes as before
+            Files.writeString(d.resolve("page.html"), "changed through the primary");
+            assertEquals("changed through the primary", Files.readString(d.resolve("page.html")));
+        } finally {
+            v.set(VOL, "cluster.read-from-replicas", "off");
+        }
+    }
+
     static Set<String> names(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return new TreeSet<>(s.map(p -> p.getFileName().toString()).toList());
