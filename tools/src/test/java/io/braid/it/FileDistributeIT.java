@@ -62,7 +62,9 @@ class FileDistributeIT {
         JsonObject info = Blocks.json(c.cli(0, "--json", "volume", "info", VOL)).getAsJsonArray("volumes").get(0)
                 .getAsJsonObject();
         assertEquals("Distributed-Replicate", info.get("type").getAsString(), info::toString);
-        assertTrue(c.cli(0, "volume", "info", VOL).out().contains("Number of Bricks: 2 x 2 = 4"));
+        String text = c.cli(0, "volume", "info", VOL).out();
+        assertTrue(text.contains("Number of Bricks: 2 x 2 = 4"), text);
+        assertTrue(text.contains("Type: Distributed-Replicate"), text);
 
         Files.createDirectories(m.path("site/pages"));
         Set<String> names = new TreeSet<>();
@@ -81,6 +83,8 @@ class FileDistributeIT {
                 if (on0) {
                     found++;
                     perSet[set]++;
+                    // the set is a function of the name: CRC32C of the basename, modulo K
+                    assertEquals(io.braid.fuse.Placement.setOf("/site/pages/" + name, 2), set, name + " is on the wrong set");
                     assertEquals(Files.readString(m.path("site/pages/" + name)),
                             Files.readString(brick(1, set).resolve("site/pages/" + name)));
                 }
