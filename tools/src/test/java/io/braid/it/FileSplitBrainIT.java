@@ -312,25 +312,58 @@ class FileSplitBrainIT {
     void withQuorumTheSameStepsNeverDiverge() throws Exception {
         v.set(VOL, "cluster.quorum-type", "auto"); // replica 2: writes need the first brick
         Files.writeString(m.path("q"), "");
+        Files.createDirectories(m.path("qm"));
+        Files.createDirectories(m.path("qe"));
         awaitHealed();
         List<String> acknowledged = new ArrayList<>();
-        Change write = () -> {
-            String s = "write " + acknowledged.size() + "\n";
+        List<String> modes = new ArrayList<>();
+        int[] step = {0};
+        // the data, metadata and entry steps of the first test, each allowed to be refused
+        Change changes = () -> {
+            int n = step[0]++;
+            String s = "write " + n + "\n";
             try {
                 Files.writeString(m.path("q"), s);
                 acknowledged.add(s);
             } catch (IOException e) {
                 // refused without quorum: allowed
             }
+            String mode = n % 2 == 0 ? "rwxr-xrwx" : "rwxr--rwx";
+            try {
+                Files.setPosixFilePermissions(m.path("qm"), PosixFilePermissions.fromString(mode));
+                modes.add(mode);
+            } catch (IOException e) {
+                // refused
+            }
+            try {
+                if (n % 2 == 0) Files.writeString(m.path("qe/a" + n / 2), "file\n");
+                else Files.createDirectory(m.path("qe/a" + n / 2));
+            } catch (IOException e) {
+                // refused, or the other kind is there already
+            }
         };
-        round(0, write, write);
-        round(0, write, write);
-        JsonObject h = healInfo("split-brain");
-        for (JsonObject b : Blocks.bricks(h)) assertEquals(0, b.get("splitBrain").getAsInt(), h.toString());
+        for (int r = 0; r < 2; r++) {
+            round(0, changes, changes);
+            JsonObject h = healInfo("split-brain");
+            for (JsonObject b : Blocks.bricks(h)) assertEquals(0, b.get("splitBrain").getAsInt(), h.toString());
+        }
         awaitHealed();
+        for (int i = 0; i < 10; i++) {
+            JsonObject h = healInfo("split-brain");
+            for (JsonObject b : Blocks.bricks(h)) assertEquals(0, b.get("splitBrain").getAsInt(), h.toString());
+            Thread.sleep(300);
+        }
+        assertEquals("", FileVolumes.diff(c, VOL, 0, 1), "the bricks diverged");
+        assertEquals(mode(0, "qm"), mode(1, "qm"));
+        for (int i = 0; i < 2; i++) {
+            Path a0 = c.brickPath(0, VOL).resolve("qe/a" + i);
+            Path a1 = c.brickPath(1, VOL).resolve("qe/a" + i);
+            assertEquals(Files.isDirectory(a0), Files.isDirectory(a1), "qe/a" + i + " is one kind on both bricks");
+        }
         if (!acknowledged.isEmpty()) {
             assertEquals(acknowledged.get(acknowledged.size() - 1), Files.readString(m.path("q")),
                     "the last acknowledged write");
         }
+        if (!modes.isEmpty()) assertEquals(modes.get(modes.size() - 1), mode(0, "qm"), "the last acknowledged chmod");
     }
 }
