@@ -157,6 +157,33 @@ class FileMountCommandIT {
         assertTrue(Files.exists(c.brickPath(0, VOL).resolve("index.html")), "the file is gone from the brick");
     }
 
+    /**
+     * The server named in the spec is down (nothing listens on its address): without
+     * backup-servers= the mount fails with one line and mounts nothing; with it, the mount asks
+     * the backups for the volume and works.
+     */
+    @Test
+    void backupServersAreAskedWhenTheNamedServerIsDown() throws Exception {
+        String h0 = c.host(0);
+        String dead = h0.substring(0, h0.lastIndexOf('.')) + ".249";
+        Path dir = mountPoint("backup");
+        Path log = c.root().resolve("backup.mount.log");
+        Exec.Result no = Exec.run(120, BIN.resolve("braid").toString(), "mount", dead + ":/" + VOL, dir.toString());
+        assertEquals(1, no.exit(), no::toString);
+        assertEquals(1, no.err().strip().lines().count(), no::toString);
+        assertTrue(no.err().startsWith("mount: failed: "), no::toString);
+        assertFalse(FuseMount.isMounted(dir), dir + " was mounted although no server answered");
+
+        Exec.Result r = Exec.run(120, BIN.resolve("braid").toString(), "mount", "-o",
+                "backup-servers=" + c.host(1) + ":" + c.host(2) + ",log-file=" + log, dead + ":/" + VOL, dir.toString());
+        assertTrue(r.ok(), r::toString);
+        long pid = servingPid(log, dir);
+        Files.writeString(dir.resolve("via-backup.txt"), "reached through a backup server\n", StandardCharsets.UTF_8);
+        FileVolumes.awaitBricksEqual(c, VOL, 30_000);
+        assertEquals("reached through a backup server\n", Files.readString(c.brickPath(0, VOL).resolve("via-backup.txt")));
+        umountEnds(dir, pid, log);
+    }
+
     @Test
     void mountTypeBraidReadOnlyAndAnFstabLineWithNetdev() throws Exception {
         Path helper = Path.of("/usr/sbin/mount.braid");
