@@ -252,6 +252,8 @@ public final class VolumeClient implements AutoCloseable {
         long backoffMs = timing.backoffMinMs();
         Status lastFailure;
         String lastAddress;
+        /** When a layout first said no brick of the set can serve (SetLayout.no_candidate); 0 if the last did not. */
+        long noCandidateSince;
 
         Attempts(FileRequest request, boolean mayReadReplica, boolean waits) {
             this.request = request;
@@ -338,6 +340,18 @@ public final class VolumeClient implements AutoCloseable {
                 return;
             }
             long now = System.nanoTime();
+            if (noCandidate(seen, request.getSet())) {
+                if (noCandidateSince == 0) {
+                    noCandidateSince = now;
+                } else if (now - noCandidateSince >= TimeUnit.MILLISECONDS.toNanos(NO_CANDIDATE_GRACE_MS)) {
+                    LOG.warn("{}: {} of set {}: no up-to-date data brick of the set is up; last {} said {}", volume,
+                            request.getOpCase(), request.getSet(), address, LayoutSource.describe(status));
+                    result.complete(error(Errno.ENOTCONN, "no up-to-date data brick of set " + request.getSet() + " is up"));
+                    return;
+                }
+            } else {
+                noCandidateSince = 0;
+            }
             if (now + TimeUnit.MILLISECONDS.toNanos(backoffMs) - giveUpAt > 0) {
                 LOG.warn("{}: {} of set {} gave up after {} s: last {} said {}", volume, request.getOpCase(),
                         request.getSet(), timing.retryBudgetMs() / 1000, address, LayoutSource.describe(status));
@@ -356,6 +370,17 @@ public final class VolumeClient implements AutoCloseable {
                 result.complete(error(Errno.ENOTCONN, "unmounted"));
             }
         }
+    }
+
+    /**
+     * How long layouts must keep saying that no brick of a set can serve (no_candidate) before an
+     * operation fails with ENOTCONN instead of waiting out the retry budget: a server that has
+     * just started may not hear its peers yet.
+     */
+    static final long NO_CANDIDATE_GRACE_MS = 2_000;
+
+    static boolean noCandidate(Layout layout, int set) {
+        return set >= 0 && set < layout.getSetsCount() && layout.getSets(set).getNoCandidate();
     }
 
     static FileReply error(int errno, String message) {

@@ -122,6 +122,30 @@ class VolumeClientFailoverTest {
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5));
     }
 
+    /**
+     * The primary's server is gone and the layout says no brick of the set can be promoted
+     * (no_candidate, as when the only up-to-date data brick is down): the call fails with ENOTCONN
+     * once layouts have said so for a grace period, long before a one-minute retry budget.
+     */
+    @Test
+    void aSetWithNoCandidateFailsWithoutWaitingOutTheBudget() throws Exception {
+        start(List.of("a", "b"));
+        client.close();
+        client = new VolumeClient("web", List.of(ServerAddress.parse(b.address, 1)),
+                new VolumeClient.Timing(1_000, 60_000, 50, 200, 1_000));
+        client.connect();
+        a.close(); // the primary's server
+        Layout l = layout.get();
+        layout.set(l.toBuilder().setSets(0, l.getSets(0).toBuilder().setNoCandidate(true)).build());
+        FileReply reply = client.callAsync(0, create("/refused")).get(20, TimeUnit.SECONDS);
+        assertEquals(Errno.ENOTCONN, reply.getErrno(), reply.getMessage());
+        assertTrue(reply.getMessage().contains("no up-to-date data brick"), reply.getMessage());
+
+        // with a candidate again (a failover to b), calls go through as before
+        failOverToB();
+        assertEquals(0, client.call(0, create("/after")).getErrno());
+    }
+
     @Test
     void noPrimaryForLongerThanTheBudgetIsEnotconn() throws Exception {
         start(List.of("a"));
