@@ -184,6 +184,31 @@ class FileMountCommandIT {
         umountEnds(dir, pid, log);
     }
 
+    /**
+     * attr-timeout= and entry-timeout= are how long the kernel trusts what it was told: a mount
+     * with 30 s keeps showing a file's size and a name it has seen for that long after another
+     * client changed them (as a GlusterFS mount with attribute-timeout does), while a mount with
+     * 0 sees each change at once.
+     */
+    @Test
+    void attrAndEntryTimeoutsSetHowLongTheKernelCaches() throws Exception {
+        try (FuseMount cached = FuseMount.mount(c.host(0), VOL, mountPoint("cached"), "attr-timeout=30,entry-timeout=30");
+             FuseMount fresh = FuseMount.mount(c.host(1), VOL, mountPoint("fresh"), "attr-timeout=0,entry-timeout=0")) {
+            Files.writeString(fresh.path("timeouts.txt"), "abc", StandardCharsets.UTF_8);
+            Files.writeString(fresh.path("renamed-away.txt"), "x", StandardCharsets.UTF_8);
+            assertEquals(3, Files.size(cached.path("timeouts.txt")));
+            assertTrue(Files.exists(cached.path("renamed-away.txt")));
+
+            Files.writeString(fresh.path("timeouts.txt"), "abcdefghij", StandardCharsets.UTF_8);
+            Files.move(fresh.path("renamed-away.txt"), fresh.path("renamed-to.txt"));
+            assertEquals(10, Files.size(fresh.path("timeouts.txt")), "attr-timeout=0 sees the new size");
+            assertFalse(Files.exists(fresh.path("renamed-away.txt")), "entry-timeout=0 sees the rename");
+            assertEquals(3, (long) (Long) Files.getAttribute(cached.path("timeouts.txt"), "size"),
+                    "attr-timeout=30 still shows the size it was told");
+            assertTrue(Files.exists(cached.path("renamed-away.txt")), "entry-timeout=30 still knows the old name");
+        }
+    }
+
     @Test
     void mountTypeBraidReadOnlyAndAnFstabLineWithNetdev() throws Exception {
         Path helper = Path.of("/usr/sbin/mount.braid");
