@@ -140,11 +140,8 @@ public final class FileVolumes implements FileRegistry, BrickManager.Replicas {
                 .setReadFromReplicas("on".equals(VolumeOptions.effective(v, VolumeOptions.READ_FROM_REPLICAS)));
         for (int i = 0; i < v.getSetsCount(); i++) {
             SetView view = ReplicaSets.viewOf(s, v, i);
-            SetLayout.Builder sl = SetLayout.newBuilder().setEpoch(view.epoch()).setPrimary(view.primary());
-            java.util.function.Predicate<String> up = uuid -> uuid.equals(sets.self().uuid()) || sets.reachable(uuid);
-            boolean primaryUp = view.primary() >= 0 && view.primary() < view.members().size()
-                    && up.test(view.members().get(view.primary()).nodeUuid());
-            sl.setNoCandidate(!primaryUp && ReplicaSets.candidate(view, up) < 0);
+            SetLayout.Builder sl = SetLayout.newBuilder().setEpoch(view.epoch()).setPrimary(view.primary())
+                    .setNoCandidate(sets.noCandidate(view));
             for (int j = 0; j < view.members().size(); j++) {
                 SetView.Member m = view.members().get(j);
                 sl.addBricks(BrickLayout.newBuilder().setName(m.brick()).setAddress(m.address()).setArbiter(m.arbiter())

@@ -268,6 +268,16 @@ public final class ReplicaSets implements Coordinator, AutoCloseable {
         return last - earliest > 0 ? last : earliest;
     }
 
+    /**
+     * Whether, as this server sees it, no failover can bring the set back: neither the primary's
+     * server nor any brick {@link #candidate} would promote answers (SetLayout.no_candidate).
+     */
+    public boolean noCandidate(SetView view) {
+        boolean primaryUp = view.primary() >= 0 && view.primary() < view.members().size()
+                && monitor.isConnected(view.primaryMember().nodeUuid());
+        return !primaryUp && candidate(view, monitor::isConnected) < 0;
+    }
+
     /** The brick to promote: an in-sync data brick whose server answers; none if there is none. */
     public static int candidate(SetView view, java.util.function.Predicate<String> up) {
         for (int i = 0; i < view.members().size(); i++) {
