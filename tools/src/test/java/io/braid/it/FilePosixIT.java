@@ -1087,41 +1087,21 @@ class FilePosixIT {
     void aCallsStreamAnswersBadRequestsAndGoesOn() throws Exception {
         Path d = dir("stream");
         Files.writeString(d.resolve("good"), "good content");
-        io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(0) + ":24100").usePlaintext().build();
-        try {
-            java.util.concurrent.BlockingQueue<io.braid.proto.file.FileReply> replies = new java.util.concurrent.LinkedBlockingQueue<>();
-            java.util.concurrent.CompletableFuture<io.grpc.Status> ended = new java.util.concurrent.CompletableFuture<>();
-            io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
-                    .calls(new io.grpc.stub.StreamObserver<>() {
-                        @Override
-                        public void onNext(io.braid.proto.file.FileReply r) {
-                            replies.add(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            ended.complete(io.grpc.Status.fromThrowable(t));
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            ended.complete(io.grpc.Status.OK);
-                        }
-                    });
+        try (CallsStream out = new CallsStream(c.host(0))) {
             java.util.function.Function<String, io.braid.proto.file.FileRequest.Builder> read = path ->
                     io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setClient("it-stream").setRead(
                             io.braid.proto.file.Read.newBuilder().setPath(path).setSize(64));
-            out.onNext(io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setTag(1).build()); // no operation
-            out.onNext(read.apply("/../../../etc/passwd").setTag(2).build());
-            out.onNext(read.apply("/stream/../../../../etc/hostname").setTag(3).build());
-            out.onNext(read.apply("/stream/good").setVolume("no-such-volume").setTag(4).build());
-            out.onNext(read.apply("/stream/good").setSet(7).setTag(5).build());
-            out.onNext(read.apply("/stream/good\u0000/x").setTag(6).build());
-            out.onNext(read.apply("/stream/good").setTag(7).build());
+            out.send(io.braid.proto.file.FileRequest.newBuilder().setVolume(VOL).setTag(1).build()); // no operation
+            out.send(read.apply("/../../../etc/passwd").setTag(2).build());
+            out.send(read.apply("/stream/../../../../etc/hostname").setTag(3).build());
+            out.send(read.apply("/stream/good").setVolume("no-such-volume").setTag(4).build());
+            out.send(read.apply("/stream/good").setSet(7).setTag(5).build());
+            out.send(read.apply("/stream/good\u0000/x").setTag(6).build());
+            out.send(read.apply("/stream/good").setTag(7).build());
             Map<Long, io.braid.proto.file.FileReply> byTag = new HashMap<>();
             for (int i = 0; i < 7; i++) {
-                io.braid.proto.file.FileReply r = replies.poll(30, TimeUnit.SECONDS);
-                assertTrue(r != null, "reply " + i + " of 7; stream " + ended.getNow(null));
+                io.braid.proto.file.FileReply r = out.next(30);
+                assertTrue(r != null, "reply " + i + " of 7; stream " + out.ended.getNow(null));
                 byTag.put(r.getTag(), r);
             }
             assertEquals(Set.of(1L, 2L, 3L, 4L, 5L, 6L, 7L), byTag.keySet());
@@ -1132,11 +1112,8 @@ class FilePosixIT {
                 assertFalse(r.getMessage().isBlank() || r.getMessage().contains("\n"), "one line for request " + t + ": " + r);
             }
             assertEquals("good content", byTag.get(7L).getData().toStringUtf8(), byTag.get(7L).toString());
-            assertFalse(ended.isDone(), "the stream goes on: " + ended.getNow(null));
-            out.onCompleted();
-            assertEquals(io.grpc.Status.Code.OK, ended.get(30, TimeUnit.SECONDS).getCode());
-        } finally {
-            ch.shutdownNow();
+            assertFalse(out.ended.isDone(), "the stream goes on: " + out.ended.getNow(null));
+            assertEquals(io.grpc.Status.Code.OK, out.finish(30).getCode());
         }
         // the daemon is still there, and the mount still reads through it
         assertEquals("good content", Files.readString(d.resolve("good")));
@@ -1253,33 +1230,13 @@ class FilePosixIT {
                 req.apply(11L).setRmdir(io.braid.proto.file.Rmdir.newBuilder().setPath("/../../s2")).build());
         int primary = new Blocks(c).awaitPrimary(VOL, 30_000);
         for (int server = 0; server < 3; server++) {
-            io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(server) + ":24100").usePlaintext().build();
-            try {
-                java.util.concurrent.BlockingQueue<io.braid.proto.file.FileReply> replies = new java.util.concurrent.LinkedBlockingQueue<>();
-                java.util.concurrent.CompletableFuture<io.grpc.Status> ended = new java.util.concurrent.CompletableFuture<>();
-                io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
-                        .calls(new io.grpc.stub.StreamObserver<>() {
-                            @Override
-                            public void onNext(io.braid.proto.file.FileReply r) {
-                                replies.add(r);
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {
-                                ended.complete(io.grpc.Status.fromThrowable(t));
-                            }
-
-                            @Override
-                            public void onCompleted() {
-                                ended.complete(io.grpc.Status.OK);
-                            }
-                        });
-                for (io.braid.proto.file.FileRequest r : bad) out.onNext(r);
-                out.onNext(req.apply(99L).setRead(io.braid.proto.file.Read.newBuilder().setPath("/escape/victim").setSize(64)).build());
+            try (CallsStream out = new CallsStream(c.host(server))) {
+                for (io.braid.proto.file.FileRequest r : bad) out.send(r);
+                out.send(req.apply(99L).setRead(io.braid.proto.file.Read.newBuilder().setPath("/escape/victim").setSize(64)).build());
                 Map<Long, io.braid.proto.file.FileReply> byTag = new HashMap<>();
                 for (int i = 0; i < bad.size() + 1; i++) {
-                    io.braid.proto.file.FileReply r = replies.poll(30, TimeUnit.SECONDS);
-                    assertTrue(r != null, "server " + server + ": reply " + i + "; stream " + ended.getNow(null));
+                    io.braid.proto.file.FileReply r = out.next(30);
+                    assertTrue(r != null, "server " + server + ": reply " + i + "; stream " + out.ended.getNow(null));
                     byTag.put(r.getTag(), r);
                 }
                 for (io.braid.proto.file.FileRequest q : bad) {
@@ -1297,11 +1254,8 @@ class FilePosixIT {
                     assertTrue(good.getData().toStringUtf8().equals("still here") || good.getMessage().startsWith("not primary"),
                             good::toString);
                 }
-                assertFalse(ended.isDone(), "the stream goes on: " + ended.getNow(null));
-                out.onCompleted();
-                ended.get(30, TimeUnit.SECONDS);
-            } finally {
-                ch.shutdownNow();
+                assertFalse(out.ended.isDone(), "the stream goes on: " + out.ended.getNow(null));
+                out.finish(30);
             }
             assertTrue(c.server(server).isRunning(), "braidd on " + c.host(server) + " still runs");
         }
@@ -1320,32 +1274,12 @@ class FilePosixIT {
 
     /** One request on a new Calls stream to server i; its reply (or the stream's error as a reply's status). */
     static io.braid.proto.file.FileReply call(int server, io.braid.proto.file.FileRequest request) throws Exception {
-        io.grpc.ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forTarget(c.host(server) + ":24100").usePlaintext().build();
-        try {
-            java.util.concurrent.CompletableFuture<io.braid.proto.file.FileReply> reply = new java.util.concurrent.CompletableFuture<>();
-            io.grpc.stub.StreamObserver<io.braid.proto.file.FileRequest> out = io.braid.proto.file.FileIoGrpc.newStub(ch)
-                    .calls(new io.grpc.stub.StreamObserver<>() {
-                        @Override
-                        public void onNext(io.braid.proto.file.FileReply r) {
-                            reply.complete(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            reply.completeExceptionally(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            reply.completeExceptionally(new IllegalStateException("stream ended without a reply"));
-                        }
-                    });
-            out.onNext(request);
-            io.braid.proto.file.FileReply r = reply.get(30, TimeUnit.SECONDS);
-            out.onCompleted();
+        try (CallsStream stream = new CallsStream(c.host(server))) {
+            stream.send(request);
+            io.braid.proto.file.FileReply r = stream.next(30);
+            assertTrue(r != null, () -> "no reply from server " + server + "; stream " + stream.ended.getNow(null));
+            stream.finish(30);
             return r;
-        } finally {
-            ch.shutdownNow();
         }
     }
 
