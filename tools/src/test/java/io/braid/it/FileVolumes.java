@@ -22,6 +22,18 @@ final class FileVolumes {
         return c;
     }
 
+    /**
+     * A write refused because the set cannot take it (quorum lost, no up-to-date data brick up)
+     * fails with ENOTCONN or EROFS, as GlusterFS's do, not with just any error; returns the reason.
+     */
+    static String assertRefusedForQuorum(java.io.IOException refusal) {
+        String why = refusal instanceof java.nio.file.FileSystemException fse ? fse.getReason() : String.valueOf(refusal);
+        org.junit.jupiter.api.Assertions.assertTrue(why != null
+                && (why.contains("Transport endpoint is not connected") || why.contains("Read-only file system")),
+                () -> "the write failed, but not with ENOTCONN or EROFS: " + refusal);
+        return why;
+    }
+
     /** diff -r of two bricks outside .braid (and the names excluded): empty when they agree. */
     static String diff(BraidCluster c, String volume, int a, int b, String... exclude) {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("diff", "-r", "--no-dereference",
